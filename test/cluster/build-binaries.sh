@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) and the reference
+# CoreDNS from Go modules into a cache outside the clone, once per version.
+#
+# k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces the staging modules (k8s.io/api, ...) with
+# ./staging paths, and Go refuses replace directives in a dependency. So we write a scratch module that requires
+# k8s.io/kubernetes and pins every staging module to its published v0.X.Y tag, which is the same code.
+# etcd's server is built in the same module, at the version Kubernetes itself pins (3.6.x; Debian's 3.4 is too old).
+#
+# Usage: build-binaries.sh [kube|coredns|all]   (default: all). Prints nothing but progress on stderr.
+set -euo pipefail
+
+KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.14.7}"
+CACHE="${CLUSTER_DNS_CACHE:-$HOME/.cache/cluster-dns}"
+what="${1:-all}"
+
+log() { echo "build-binaries: $*" >&2; }
+command -v go >/dev/null || { log "Go is not installed: install Go >= 1.25 or set KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, ETCD, COREDNS"; exit 2; }
+
+build_kube() {
+  local out="$CACHE/kube-$KUBE_VERSION"
+  if [[ -x "$out/bin/kube-apiserver" && -x "$out/bin/kube-controller-manager" && -x "$out/bin/etcd" && -x "$out/bin/kubectl" ]]; then
+    return 0
+  fi
+  local src="$out/src" minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  local staging_version="v0.${KUBE_VERSION#v1.}"
+  mkdir -p "$src" "$out/bin"
+  log "building Kubernetes $KUBE_VERSION into $out (first time only; several minutes)"
+  local kmod
+  kmod="$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  {
+    echo "module cluster-dns-test-binaries"
+    echo
+    echo "go 1.25.0"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    # every `k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.MINOR.PATCH`
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9./-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging_version"'#p' "$kmod"
+  } >"$src/go.mod"
+  cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+  (cd "$src" && go mod tidy)
+  local etcd_version
+  etcd_version="$(cd "$src" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
+  local ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$out/bin/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3)
+  log "built kube-apiserver, kube-controller-manager, kubectl ($KUBE_VERSION) and etcd ($etcd_version)"
+}
+
+build_coredns() {
+  local out="$CACHE/coredns-$COREDNS_VERSION"
+  [[ -x "$out/bin/coredns" ]] && return 0
+  mkdir -p "$out/bin"
+  log "building CoreDNS $COREDNS_VERSION into $out (first time only)"
+  GOBIN="$out/bin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+case "$what" in
+  kube) build_kube ;;
+  coredns) build_coredns ;;
+  all) build_kube; build_coredns ;;
+  *) log "unknown target '$what' (kube|coredns|all)"; exit 2 ;;
+esac
