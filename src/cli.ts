@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Command-line entry: `cluster-dns serve | zone | help | version`.
+import fs from 'node:fs';
+import { ConfigError, helpText, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { ZoneIndex } from './records/zone-index.js';
+import { serve } from './run.js';
+import { ManifestError } from './sources/manifests.js';
+import { startSource, waitForSync } from './sources/index.js';
+import { zoneFile } from './zone-file.js';
+
+const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `cluster-dns ${VERSION}: Kubernetes cluster DNS (a CoreDNS replacement)
+
+Usage:
+  cluster-dns serve [flags]    serve DNS for the cluster zone from the API server or --manifests
+  cluster-dns zone [flags]     print the records that would be served, as a zone file
+  cluster-dns help [command]   show help
+  cluster-dns version          print the version
+
+Run 'cluster-dns <command> --help' for the flags of a command.`;
+
+async function zone(argv: string[]): Promise<void> {
+  const config = loadConfig('zone', argv);
+  const log = createLogger(config.logLevel);
+  const { state, source } = await startSource(config, log, { watch: false });
+  const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
+  if (!(await waitForSync(source, 60_000))) throw new Error('the source did not sync within 60 s');
+  source.stop();
+  const origin = (config.origin ?? config.zones[0]!).toLowerCase().replace(/\.$/, '');
+  if (![...config.zones, 'in-addr.arpa', 'ip6.arpa'].includes(origin)) throw new ConfigError(`--origin ${origin} is not a served zone`);
+  process.stdout.write(zoneFile(index, { zones: config.zones, origin, ttl: config.ttl }));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const sub = rest[0];
+    if (sub === 'serve' || sub === 'zone') console.log(`Usage: cluster-dns ${sub} [flags]\n\n${helpText(sub)}`);
+    else console.log(USAGE);
+    return 0;
+  }
+  if (command === 'version' || command === '--version') {
+    console.log(VERSION);
+    return 0;
+  }
+  if ((command === 'serve' || command === 'zone') && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(`Usage: cluster-dns ${command} [flags]\n\n${helpText(command)}`);
+    return 0;
+  }
+  if (command === 'serve') return serve(rest);
+  if (command === 'zone') {
+    await zone(rest);
+    return 0;
+  }
+  console.error(`cluster-dns: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+  },
+  (err: unknown) => {
+    const known = err instanceof ConfigError || err instanceof ManifestError;
+    console.error(`cluster-dns: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
+    process.exitCode = known ? 2 : 1;
+  },
+);

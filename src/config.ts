@@ -1,0 +1,175 @@
+// Settings for every command, from one table: flags beat environment variables (CLUSTER_DNS_<NAME>), which
+// beat the YAML config file (--config), which beats the defaults. The same table prints --help and the
+// README's reference, and validates eagerly: a bad value stops start-up with a message naming it.
+import fs from 'node:fs';
+import { isIP } from 'node:net';
+import yaml from 'js-yaml';
+
+export class ConfigError extends Error {}
+
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'addr';
+
+export interface OptionSpec {
+  /** Flag name without dashes; the config file key is its camelCase form, the env var CLUSTER_DNS_<SNAKE>. */
+  name: string;
+  /** Config property, when not the camelCase flag name (repeatable `--zone` fills `zones`). */
+  key?: string;
+  kind: Kind;
+  help: string;
+  default?: string | number | boolean | string[];
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  commands: readonly Command[];
+}
+
+export type Command = 'serve' | 'zone';
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone'] },
+  { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config', commands: ['serve', 'zone'] },
+  { name: 'manifests', kind: 'string', help: 'serve objects from a YAML/JSON file or folder instead of the API server (watched for changes)', commands: ['serve', 'zone'] },
+  { name: 'zone', key: 'zones', kind: 'list', default: ['cluster.local'], help: 'cluster zone (repeatable; the first is primary). in-addr.arpa and ip6.arpa are always served', commands: ['serve', 'zone'] },
+  { name: 'dns-addr', kind: 'addr', default: ':53', help: 'UDP and TCP listen address HOST:PORT; an empty host means every IPv4 and IPv6 address', commands: ['serve'] },
+  { name: 'ttl', kind: 'int', default: 5, min: 0, max: 3600, help: 'TTL of cluster records, seconds (CoreDNS default)', commands: ['serve', 'zone'] },
+  { name: 'pods', kind: 'enum', default: 'insecure', values: ['disabled', 'insecure', 'verified'], help: 'answer <a-b-c-d>.<ns>.pod.<zone>: disabled, insecure (any IP), verified (a pod has it; watches Pods)', commands: ['serve', 'zone'] },
+  { name: 'endpoint-pod-names', kind: 'bool', default: false, help: 'name endpoints without a hostname after their pod instead of their dashed IP', commands: ['serve', 'zone'] },
+  { name: 'ignore-empty-service', kind: 'bool', default: false, help: 'NXDOMAIN for ClusterIP services without ready endpoints', commands: ['serve', 'zone'] },
+  { name: 'no-forward', kind: 'bool', default: false, help: 'answer REFUSED for names outside the served zones instead of forwarding', commands: ['serve'] },
+  { name: 'tcp-idle-timeout', kind: 'int', default: 10, min: 1, max: 3600, help: 'seconds an idle TCP connection is kept', commands: ['serve'] },
+  { name: 'tcp-max-connections', kind: 'int', default: 1000, min: 1, max: 1_000_000, help: 'TCP connections accepted at once; more are closed', commands: ['serve'] },
+  { name: 'sync-timeout', kind: 'int', default: 5, min: 0, max: 3600, help: 'seconds to wait for the first sync before listening (CoreDNS startup_timeout); queries are then SERVFAIL instead of NXDOMAIN until synced', commands: ['serve'] },
+  { name: 'origin', kind: 'string', help: 'the served zone to print (a cluster zone, in-addr.arpa or ip6.arpa); default: the primary zone', commands: ['zone'] },
+  { name: 'log-level', kind: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'lowest level logged (JSON lines on stderr)', commands: ['serve', 'zone'] },
+];
+
+export interface ListenAddress {
+  host: string; // '' = every address
+  port: number;
+}
+
+export interface Config {
+  command: Command;
+  config?: string;
+  kubeconfig?: string;
+  manifests?: string;
+  zones: string[];
+  dnsAddr: ListenAddress;
+  ttl: number;
+  pods: 'disabled' | 'insecure' | 'verified';
+  endpointPodNames: boolean;
+  ignoreEmptyService: boolean;
+  noForward: boolean;
+  tcpIdleTimeout: number;
+  tcpMaxConnections: number;
+  syncTimeout: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  origin?: string;
+}
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+export const envName = (flag: string): string => `CLUSTER_DNS_${flag.replace(/-/g, '_').toUpperCase()}`;
+
+export function parseListenAddress(text: string, what = '--dns-addr'): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const host = m ? (m[1] ?? m[2] ?? '') : '';
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535 || (host !== '' && host !== 'localhost' && isIP(host) === 0)) {
+    throw new ConfigError(`${what} ${JSON.stringify(text)}: want HOST:PORT, [IPv6]:PORT or :PORT with an IP address host and a port 0-65535`);
+  }
+  return { host, port };
+}
+
+const ZONE_NAME = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+/** `where` names the setting as the user gave it: `--ttl`, `environment CLUSTER_DNS_TTL`, `config file f.yaml: ttl`. */
+function convert(spec: OptionSpec, raw: unknown, where: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${where}: want a non-empty string`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1' || raw === '') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new ConfigError(`${where}: want true or false, got ${JSON.stringify(raw)}`);
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw)) ? Number(raw) : NaN;
+      if (!Number.isInteger(n) || n < (spec.min ?? -Infinity) || n > (spec.max ?? Infinity)) {
+        throw new ConfigError(`${where}: want an integer from ${spec.min} to ${spec.max}, got ${JSON.stringify(raw)}`);
+      }
+      return n;
+    }
+    case 'enum':
+      if (!spec.values!.includes(String(raw))) throw new ConfigError(`${where}: want one of ${spec.values!.join(', ')}, got ${JSON.stringify(raw)}`);
+      return String(raw);
+    case 'addr':
+      return parseListenAddress(String(raw), where);
+    case 'list': {
+      const items = (Array.isArray(raw) ? raw : String(raw).split(',')).map((z) => String(z).trim().toLowerCase().replace(/\.$/, ''));
+      for (const z of items) if (!ZONE_NAME.test(z)) throw new ConfigError(`${where}: ${JSON.stringify(z)} is not a domain name`);
+      return items;
+    }
+  }
+}
+
+/** Splits argv into flags; `--flag=value`, `--flag value`, and bare `--bool`. Unknown flags are errors. */
+function parseFlags(command: Command, argv: string[]): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const spec = m ? OPTIONS.find((o) => o.name === m[1] && o.commands.includes(command)) : undefined;
+    if (!m || !spec) throw new ConfigError(`unknown argument ${JSON.stringify(arg)} for '${command}' (see cluster-dns ${command} --help)`);
+    let value: unknown = m[2];
+    if (value === undefined) {
+      if (spec.kind === 'bool') value = true;
+      else if (i + 1 < argv.length) value = argv[++i];
+      else throw new ConfigError(`--${spec.name} needs a value`);
+    }
+    const converted = convert(spec, value, `--${spec.name}`);
+    if (spec.kind === 'list' && out.has(spec.name)) out.set(spec.name, [...(out.get(spec.name) as string[]), ...(converted as string[])]);
+    else out.set(spec.name, converted);
+  }
+  return out;
+}
+
+export function loadConfig(command: Command, argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const flags = parseFlags(command, argv);
+  const configFile = (flags.get('config') as string | undefined) ?? env[envName('config')];
+  let file: Record<string, unknown> = {};
+  if (configFile) {
+    let parsed: unknown;
+    try {
+      parsed = yaml.load(fs.readFileSync(configFile, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${configFile}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (parsed !== undefined && parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`config file ${configFile}: want a mapping of settings`);
+    file = (parsed ?? {}) as Record<string, unknown>;
+    const known = new Set(OPTIONS.map((o) => camel(o.name)));
+    for (const key of Object.keys(file)) if (!known.has(key)) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}`);
+  }
+  const result: Record<string, unknown> = { command };
+  for (const spec of OPTIONS) {
+    let value: unknown;
+    if (flags.has(spec.name)) value = flags.get(spec.name);
+    else if (env[envName(spec.name)] !== undefined) value = convert(spec, env[envName(spec.name)], `environment ${envName(spec.name)}`);
+    else if (file[camel(spec.name)] !== undefined) value = convert(spec, file[camel(spec.name)], `config file ${configFile}: ${camel(spec.name)}`);
+    else value = spec.kind === 'addr' && spec.default !== undefined ? parseListenAddress(String(spec.default)) : spec.default;
+    if (value !== undefined) result[spec.key ?? camel(spec.name)] = value;
+  }
+  const config = result as unknown as Config;
+  config.zones = [...new Set(config.zones)];
+  if (config.kubeconfig && config.manifests) throw new ConfigError('--kubeconfig and --manifests are alternatives: give one source');
+  return config;
+}
+
+export function helpText(command: Command): string {
+  const lines = OPTIONS.filter((o) => o.commands.includes(command)).map((o) => {
+    const flag = `--${o.name}${o.kind === 'bool' ? '' : o.kind === 'enum' ? ` ${o.values!.join('|')}` : ' VALUE'}`;
+    const def = o.default !== undefined && o.default !== false ? ` (default ${Array.isArray(o.default) ? o.default.join(',') : o.default})` : '';
+    return `  ${flag.padEnd(44)} ${o.help}${def}\n  ${''.padEnd(44)} env ${envName(o.name)}`;
+  });
+  return lines.join('\n');
+}

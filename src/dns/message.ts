@@ -1,0 +1,69 @@
+// The decoded query and the reply model that the resolver produces and the encoder writes.
+// Names are dot-separated without the trailing dot; the root is ''.
+
+export interface Edns {
+  /** Requestor's UDP payload size (RFC 6891 §6.2.3), at least 512 once normalised. */
+  udpSize: number;
+  version: number;
+  /** DNSSEC OK bit (RFC 3225); echoed in the reply. */
+  dnssecOk: boolean;
+}
+
+export interface Query {
+  id: number;
+  /** The raw second header word, for RD/CD echo. */
+  flags: number;
+  /** Question name exactly as the client spelled it (0x20 case randomisation survives). */
+  name: string;
+  /** Lower-cased name: the lookup key. */
+  lowerName: string;
+  type: number;
+  qclass: number;
+  edns: Edns | undefined;
+  /** The wire bytes of header + question, copied verbatim into the reply so its case is preserved. */
+  raw: Uint8Array;
+  /** Offset just past the question section in `raw`. */
+  questionEnd: number;
+}
+
+export interface SoaData {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+
+/** One resource record. Addresses are kept as text and as wire bytes (encoded once, when built). */
+export type RR =
+  | { name: string; type: 1 | 28; ttl: number; address: string; bytes: Uint8Array }
+  | { name: string; type: 2 | 5 | 12; ttl: number; target: string }
+  | { name: string; type: 33; ttl: number; srv: SrvData }
+  | { name: string; type: 6; ttl: number; soa: SoaData }
+  | { name: string; type: 16; ttl: number; texts: string[] };
+
+export interface ExtendedError {
+  code: number;
+  text: string;
+}
+
+/** What a handler answers; the transport encodes it against the query it came from. */
+export interface Reply {
+  rcode: number;
+  authoritative: boolean;
+  /** Set when the answer was cut short upstream of the encoder (e.g. a truncated upstream reply). */
+  truncated?: boolean;
+  answer: RR[];
+  authority: RR[];
+  additional: RR[];
+  ede?: ExtendedError;
+}

@@ -1,0 +1,131 @@
+// API object (plain JSON, from the API server or a manifest file) → minimal object. Pure functions; they
+// throw ConversionError with the field at fault, so a bad manifest names what is wrong.
+import { parseIP } from '../records/ip.js';
+import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from './objects.js';
+
+export class ConversionError extends Error {}
+
+type Json = Record<string, unknown>;
+
+export interface ApiObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: string };
+  spec?: unknown;
+  status?: unknown;
+  [key: string]: unknown;
+}
+
+const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function requireName(o: ApiObject, needNamespace: boolean): { name: string; namespace: string } {
+  const name = o.metadata?.name;
+  if (!name) throw new ConversionError('metadata.name is missing');
+  const namespace = o.metadata?.namespace ?? (needNamespace ? 'default' : '');
+  return { name: name.toLowerCase(), namespace: namespace.toLowerCase() };
+}
+
+function toPort(p: Json, where: string): PortInfo {
+  const port = p['port'];
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConversionError(`${where}.port must be an integer 0-65535, got ${JSON.stringify(port)}`);
+  }
+  return {
+    name: (str(p['name']) ?? '').toLowerCase(),
+    protocol: (str(p['protocol']) ?? 'TCP').toLowerCase(),
+    port,
+  };
+}
+
+/** CoreDNS keeps a -1 port when none is declared, so the service still has address records. */
+const NO_PORTS: PortInfo[] = [{ name: '', protocol: '', port: -1 }];
+
+export function toService(o: ApiObject): ServiceInfo {
+  const { name, namespace } = requireName(o, true);
+  const spec = obj(o.spec);
+  const type = (str(spec['type']) ?? 'ClusterIP') as ServiceKind;
+  if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) {
+    throw new ConversionError(`spec.type ${JSON.stringify(type)} is not a Service type`);
+  }
+  const ports = arr(spec['ports']).map((p, i) => toPort(obj(p), `spec.ports[${i}]`));
+  const rawIPs = arr(spec['clusterIPs']).map(str).filter((s): s is string => !!s);
+  const primary = str(spec['clusterIP']);
+  const ips = rawIPs.length > 0 ? rawIPs : primary ? [primary] : [];
+  const headless = type !== 'ExternalName' && ips[0] === 'None';
+  const clusterIPs: string[] = [];
+  if (type !== 'ExternalName' && !headless) {
+    for (const ip of ips) {
+      const parsed = parseIP(ip);
+      if (!parsed) throw new ConversionError(`spec.clusterIPs has an invalid address ${JSON.stringify(ip)}`);
+      clusterIPs.push(parsed.text);
+    }
+  }
+  let externalName: string | undefined;
+  if (type === 'ExternalName') {
+    const target = str(spec['externalName']);
+    if (!target) throw new ConversionError('spec.externalName is required for type ExternalName');
+    externalName = target.toLowerCase().replace(/\.$/, '');
+  }
+  return { namespace, name, kind: type, clusterIPs, headless, externalName, ports: ports.length ? ports : NO_PORTS };
+}
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+export function toEndpointSlice(o: ApiObject): EndpointSliceInfo {
+  const { name, namespace } = requireName(o, true);
+  const ports = arr(o['ports']).map((p, i) => {
+    const port = obj(p);
+    // The controller leaves port out for a service without ports; treat as the sentinel.
+    return port['port'] === undefined ? NO_PORTS[0]! : toPort(port, `ports[${i}]`);
+  });
+  const endpoints: EndpointInfo[] = [];
+  arr(o['endpoints']).forEach((e, i) => {
+    const ep = obj(e);
+    // EndpointSlice API: a nil ready condition must be read as ready.
+    if (obj(ep['conditions'])['ready'] === false) return;
+    const addresses = arr(ep['addresses']).map((a) => {
+      const parsed = parseIP(String(a));
+      if (!parsed) throw new ConversionError(`endpoints[${i}].addresses has an invalid address ${JSON.stringify(a)}`);
+      return parsed.text;
+    });
+    const podName = str(obj(ep['targetRef'])['name']);
+    endpoints.push({
+      addresses,
+      hostname: str(ep['hostname'])?.toLowerCase(),
+      podName: podName && podName.length < 64 ? podName.toLowerCase() : undefined,
+    });
+  });
+  const trigger = o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION];
+  const triggerMs = trigger ? Date.parse(trigger) : NaN;
+  return {
+    namespace,
+    name,
+    serviceName: o.metadata?.labels?.[SERVICE_NAME_LABEL]?.toLowerCase(),
+    ports: ports.length ? ports : NO_PORTS,
+    endpoints,
+    lastChangeTriggerTime: Number.isNaN(triggerMs) ? undefined : triggerMs,
+  };
+}
+
+export function toNamespace(o: ApiObject): NamespaceInfo {
+  return { name: requireName(o, false).name };
+}
+
+/**
+ * Pods matter only for `--pods verified`. Returns undefined for pods that must not answer: no IP yet,
+ * terminal or unknown phase, or being deleted (CoreDNS's field selector and its deletionTimestamp rule).
+ */
+export function toPod(o: ApiObject): PodInfo | undefined {
+  const { name, namespace } = requireName(o, true);
+  const status = obj(o.status);
+  const phase = str(status['phase']);
+  if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') return undefined;
+  if (o.metadata?.deletionTimestamp) return undefined;
+  const ip = str(status['podIP']);
+  const parsed = ip ? parseIP(ip) : undefined;
+  if (!parsed) return undefined;
+  return { namespace, name, ip: parsed.text };
+}

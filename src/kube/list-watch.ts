@@ -1,0 +1,244 @@
+// A list/watch loop for one resource that never silently dies (client-node's informer stops on any non-410
+// error and can back off 30 s on a quiet cluster; see the shared dependency notes). Rules:
+//  - list (paginated), hand the full set over, then watch from the list's resourceVersion with bookmarks;
+//  - a watch that ends cleanly (server timeout) is re-opened at once from the last resourceVersion;
+//  - 410 Gone (as a status or an ERROR event) means our resourceVersion is too old: relist, which removes
+//    objects that vanished meanwhile;
+//  - any other failure restarts after an exponential backoff with jitter (0.5 s → 30 s), reset by success;
+//  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
+//    and restarted.
+// The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
+import http from 'node:http';
+import https from 'node:https';
+import type { Logger } from '../log.js';
+import type { ApiClient } from './client.js';
+import type { ApiObject } from './convert.js';
+
+export interface WatchHandlers {
+  /** The complete current set after a (re)list. */
+  replace(items: ApiObject[]): void;
+  upsert(o: ApiObject): void;
+  remove(o: ApiObject): void;
+}
+
+export interface ListWatchOptions {
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** Server-side watch timeout; each watch gets this plus up to 50% jitter so watches do not reconnect in step. */
+  watchTimeoutSeconds: number;
+  /** Extra silence tolerated after the server should have closed the watch. */
+  stallMarginMs: number;
+  pageSize: number;
+  fieldSelector?: string;
+}
+
+export const DEFAULT_LIST_WATCH: ListWatchOptions = {
+  minBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  watchTimeoutSeconds: 60,
+  stallMarginMs: 30_000,
+  pageSize: 500,
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class Gone extends Error {}
+
+export interface ListWatchStatus {
+  synced: boolean;
+  restarts: number;
+  relists: number;
+  lastEventAt: number | undefined;
+  lastError: string | undefined;
+}
+
+export class ListWatch {
+  private resourceVersion: string | undefined;
+  private stopped = false;
+  private current: http.ClientRequest | undefined;
+  private wake: (() => void) | undefined;
+  readonly status: ListWatchStatus = { synced: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
+  private readonly agent: https.Agent | http.Agent;
+
+  constructor(
+    private readonly client: ApiClient,
+    /** Collection path, e.g. /api/v1/services or /apis/discovery.k8s.io/v1/endpointslices. */
+    readonly path: string,
+    private readonly handlers: WatchHandlers,
+    private readonly log: Logger,
+    private readonly opts: ListWatchOptions = DEFAULT_LIST_WATCH,
+  ) {
+    this.agent = client.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.destroy();
+    this.wake?.();
+    this.agent.destroy();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.opts.minBackoffMs;
+    while (!this.stopped) {
+      try {
+        if (this.resourceVersion === undefined) await this.list();
+        backoff = this.opts.minBackoffMs;
+        await this.watch();
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof Gone) {
+          this.log.info('resourceVersion expired (410); relisting', { path: this.path });
+          this.resourceVersion = undefined;
+          continue;
+        }
+        this.status.restarts++;
+        this.status.lastError = (err as Error).message;
+        const delay = backoff * (0.5 + Math.random() / 2);
+        this.log.warn('list/watch failed; retrying', { path: this.path, error: (err as Error).message, retryInMs: Math.round(delay) });
+        await this.sleep(delay);
+        backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private query(params: Record<string, string | undefined>): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+    if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);
+    return `${this.path}?${q.toString()}`;
+  }
+
+  private async request(pathAndQuery: string, timeoutMs: number): Promise<http.IncomingMessage> {
+    const base = await this.client.requestOptions();
+    const url = new URL(pathAndQuery, this.client.server);
+    const mod = url.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { ...base, method: 'GET', agent: this.agent, headers: { ...(base.headers ?? {}), accept: 'application/json' } }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 410) {
+          res.resume();
+          reject(new Gone());
+        } else if (status !== 200) {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body = (body + c).slice(0, 300)));
+          res.on('end', () => reject(new HttpError(status, `GET ${url.pathname}: HTTP ${status} ${body.trim()}`)));
+          res.on('error', reject);
+        } else {
+          resolve(res);
+        }
+      });
+      this.current = req;
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url.pathname}: no data for ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private async list(): Promise<void> {
+    const items: ApiObject[] = [];
+    let cont: string | undefined;
+    let rv: string | undefined;
+    do {
+      const res = await this.request(this.query({ limit: String(this.opts.pageSize), continue: cont }), 60_000);
+      const body = await readAll(res);
+      const list = JSON.parse(body) as { items?: ApiObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+      items.push(...(list.items ?? []));
+      cont = list.metadata?.continue || undefined;
+      rv = list.metadata?.resourceVersion;
+    } while (cont);
+    if (this.stopped) return;
+    this.handlers.replace(items);
+    this.resourceVersion = rv;
+    this.status.relists++;
+    this.status.lastEventAt = Date.now();
+    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects: items.length });
+    this.status.synced = true;
+  }
+
+  /** Resolves when the server ends the watch; rejects on failure, with Gone for 410. */
+  private async watch(): Promise<void> {
+    const timeoutSeconds = Math.round(this.opts.watchTimeoutSeconds * (1 + Math.random() / 2));
+    const res = await this.request(
+      this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }),
+      timeoutSeconds * 1000 + this.opts.stallMarginMs,
+    );
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      let failed = false;
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        res.destroy();
+        reject(err);
+      };
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while (!failed && (nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.substring(0, nl).trim();
+          buffered = buffered.substring(nl + 1);
+          if (line) this.event(line, fail);
+        }
+      });
+      res.on('end', () => (failed ? undefined : resolve()));
+      res.on('error', fail);
+      res.on('close', () => (failed ? undefined : res.complete ? resolve() : fail(new Error('watch connection closed'))));
+    });
+  }
+
+  private event(line: string, fail: (err: Error) => void): void {
+    let ev: { type?: string; object?: ApiObject & { code?: number; message?: string } };
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      return fail(new Error(`undecodable watch event: ${line.slice(0, 120)}`));
+    }
+    const o = ev.object;
+    if (!o) return;
+    if (ev.type === 'ERROR') return fail(o.code === 410 ? new Gone() : new Error(`watch ERROR event: ${o.code} ${o.message ?? ''}`));
+    const rv = o.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    this.status.lastEventAt = Date.now();
+    try {
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.handlers.upsert(o);
+      else if (ev.type === 'DELETED') this.handlers.remove(o);
+    } catch (err) {
+      // One object the conversion rejects must not stop the watch or lose other records.
+      this.log.warn('object ignored', { path: this.path, object: `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, error: (err as Error).message });
+    }
+  }
+}
+
+function readAll(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (body += c));
+    res.on('end', () => resolve(body));
+    res.on('error', reject);
+  });
+}

@@ -1,0 +1,61 @@
+// The minimal objects DNS needs, converted at the edge from API objects (as CoreDNS's object/ package does):
+// a full V1Service is kilobytes, these are a few hundred bytes, and nothing else in the server sees API objects.
+
+export interface PortInfo {
+  /** Port name, lower-cased ('' when unnamed). */
+  name: string;
+  /** Protocol, lower-cased: tcp, udp or sctp. */
+  protocol: string;
+  /** The port number; -1 stands for "no ports declared" (CoreDNS's sentinel: address records, no SRV). */
+  port: number;
+}
+
+export type ServiceKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  kind: ServiceKind;
+  /** Canonical cluster IPs (spec.clusterIPs, else [spec.clusterIP]); empty when headless or ExternalName. */
+  clusterIPs: string[];
+  /** spec.clusterIP is "None". */
+  headless: boolean;
+  /** ExternalName target without a trailing dot, lower-cased; undefined for other kinds. */
+  externalName: string | undefined;
+  ports: PortInfo[];
+}
+
+export interface EndpointInfo {
+  /** Canonical addresses. */
+  addresses: string[];
+  hostname: string | undefined;
+  /** targetRef.name when shorter than 64 characters (a DNS label), for --endpoint-pod-names. */
+  podName: string | undefined;
+}
+
+export interface EndpointSliceInfo {
+  namespace: string;
+  name: string;
+  /** The kubernetes.io/service-name label; slices without it serve no DNS name. */
+  serviceName: string | undefined;
+  ports: PortInfo[];
+  /** Only ready endpoints (conditions.ready true or absent), as CoreDNS keeps them. */
+  endpoints: EndpointInfo[];
+  /** endpoints.kubernetes.io/last-change-trigger-time, ms since epoch, for the programming-latency metric. */
+  lastChangeTriggerTime: number | undefined;
+}
+
+export interface NamespaceInfo {
+  name: string;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  /** Canonical status.podIP: CoreDNS indexes only the primary IP. */
+  ip: string;
+}
+
+export type ObjectKind = 'Service' | 'EndpointSlice' | 'Namespace' | 'Pod';
+
+export const serviceKey = (namespace: string, name: string): string => `${namespace}/${name}`;

@@ -1,0 +1,34 @@
+// Picks and starts the configured source: --manifests (static, watched files) or the API server.
+import { ClusterState } from '../cluster/state.js';
+import type { Config } from '../config.js';
+import { loadApiClient } from '../kube/client.js';
+import type { Logger } from '../log.js';
+import { ApiSource } from './api.js';
+import { ManifestSource } from './manifests.js';
+
+export interface Source {
+  synced(): boolean;
+  stop(): void;
+  describe(): string;
+}
+
+export async function startSource(config: Config, log: Logger, opts: { watch: boolean }): Promise<{ state: ClusterState; source: Source }> {
+  if (config.manifests) {
+    const state = new ClusterState(true);
+    const manifests = new ManifestSource(config.manifests, state, log.child({ source: 'manifests' }));
+    manifests.start(opts.watch); // throws ManifestError: a bad manifest stops start-up
+    return { state, source: { synced: () => manifests.synced(), stop: () => manifests.stop(), describe: () => `manifests ${config.manifests}` } };
+  }
+  const state = new ClusterState(false);
+  const client = await loadApiClient(config.kubeconfig);
+  const api = new ApiSource(client, state, log.child({ source: 'api' }), { watchPods: config.pods === 'verified' });
+  api.start();
+  return { state, source: { synced: () => api.synced(), stop: () => api.stop(), describe: () => `API server ${client.server.origin}` } };
+}
+
+/** Resolves when `synced()` holds or after `timeoutMs`, whichever comes first; returns whether it synced. */
+export async function waitForSync(source: Source, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!source.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return source.synced();
+}

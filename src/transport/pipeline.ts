@@ -1,0 +1,98 @@
+// Bytes in, bytes out: decode → handler chain → encode, shared by the UDP and TCP listeners. Never throws:
+// malformed input is answered (FORMERR, NOTIMP, BADVERS) or dropped and counted; a failing handler is a SERVFAIL.
+import { CLASSIC_UDP_SIZE, MAX_UDP_PAYLOAD, Rcode } from '../dns/constants.js';
+import { decodeQuery } from '../dns/decode.js';
+import { encodeReply } from '../dns/encode.js';
+import type { Query, Reply } from '../dns/message.js';
+import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
+
+export type Proto = 'udp' | 'tcp';
+
+export interface QueryEvent {
+  query: Query;
+  reply: Reply;
+  proto: Proto;
+  started: bigint;
+  size: number;
+}
+
+export interface PipelineStats {
+  queries: number;
+  dropped: Record<string, number>;
+  malformed: number;
+  handlerErrors: number;
+}
+
+export interface PipelineOptions {
+  handlers: Handler[];
+  /** Called once per answered query (metrics, query log); must be cheap. */
+  observe?: (e: QueryEvent) => void;
+  onHandlerError?: (err: unknown, query: Query) => void;
+}
+
+export class Pipeline {
+  readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
+
+  constructor(private readonly opts: PipelineOptions) {}
+
+  private maxSize(query: Query, proto: Proto): number {
+    if (proto === 'tcp') return 65535;
+    return query.edns ? Math.min(query.edns.udpSize, MAX_UDP_PAYLOAD) : CLASSIC_UDP_SIZE;
+  }
+
+  private encode(query: Query, reply: Reply, proto: Proto, started: bigint): Buffer {
+    const buf = encodeReply(query, reply, { maxSize: this.maxSize(query, proto), advertisedPayload: MAX_UDP_PAYLOAD });
+    this.opts.observe?.({ query, reply, proto, started, size: buf.length });
+    return buf;
+  }
+
+  /** Returns the reply bytes, a Promise of them when a handler must wait, or undefined to stay silent. */
+  process(packet: Uint8Array, proto: Proto): Buffer | undefined | Promise<Buffer | undefined> {
+    const started = process.hrtime.bigint();
+    const decoded = decodeQuery(packet);
+    if (decoded.kind === 'drop') {
+      this.stats.dropped[decoded.reason] = (this.stats.dropped[decoded.reason] ?? 0) + 1;
+      return undefined;
+    }
+    if (decoded.kind === 'error') {
+      this.stats.malformed++;
+      return this.encode(decoded.query, emptyReply(decoded.rcode), proto, started);
+    }
+    const query = decoded.query;
+    this.stats.queries++;
+    const result = this.run(query, 0);
+    if (result instanceof Promise) {
+      return result.then(
+        (reply) => this.encode(query, reply, proto, started),
+        (err: unknown) => this.failed(err, query, proto, started),
+      );
+    }
+    return this.encode(query, result, proto, started);
+  }
+
+  private failed(err: unknown, query: Query, proto: Proto, started: bigint): Buffer {
+    this.stats.handlerErrors++;
+    this.opts.onHandlerError?.(err, query);
+    return this.encode(query, emptyReply(Rcode.SERVFAIL), proto, started);
+  }
+
+  /** Runs handlers from `from` until one answers; nobody answering means REFUSED (not our zone, no forwarder). */
+  private run(query: Query, from: number): Reply | Promise<Reply> {
+    for (let i = from; i < this.opts.handlers.length; i++) {
+      let result: HandlerResult | Promise<HandlerResult>;
+      try {
+        result = this.opts.handlers[i]!(query);
+      } catch (err) {
+        this.stats.handlerErrors++;
+        this.opts.onHandlerError?.(err, query);
+        return emptyReply(Rcode.SERVFAIL);
+      }
+      if (result instanceof Promise) {
+        const next = i + 1;
+        return result.then((r) => (r === PASS ? this.run(query, next) : r));
+      }
+      if (result !== PASS) return result;
+    }
+    return emptyReply(Rcode.REFUSED);
+  }
+}

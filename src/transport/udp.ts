@@ -1,0 +1,44 @@
+// UDP listener: one socket per address; every datagram goes through the pipeline and its reply (if any)
+// goes back to the sender. Send errors are counted, never thrown: a client that vanished is not our failure.
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Pipeline } from './pipeline.js';
+
+export interface UdpListener {
+  address: { address: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function listenUdp(pipeline: Pipeline, host: string, port: number, onError: (err: Error) => void): Promise<UdpListener> {
+  const type = isIPv6(host) ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({ type, reuseAddr: false, ipv6Only: false });
+  socket.on('message', (msg, rinfo) => {
+    const reply = pipeline.process(msg, 'udp');
+    if (reply === undefined) return;
+    const send = (buf: Buffer | undefined): void => {
+      if (buf) socket.send(buf, rinfo.port, rinfo.address, (err) => err && onError(err));
+    };
+    if (reply instanceof Promise) void reply.then(send);
+    else send(reply);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', onError);
+  try {
+    // Bursts of queries should queue in the kernel, not be dropped: ask for a larger receive buffer.
+    socket.setRecvBufferSize(4 * 1024 * 1024);
+    socket.setSendBufferSize(4 * 1024 * 1024);
+  } catch {
+    /* the kernel cap (net.core.rmem_max) applies; the default still works */
+  }
+  const addr = socket.address();
+  return {
+    address: { address: addr.address, port: addr.port },
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
