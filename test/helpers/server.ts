@@ -1,0 +1,14 @@
+// Starts cluster-dns in-process on a free loopback port, exactly as `cluster-dns serve` composes it.
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { type RunningServer, startServer } from '../../src/serve.js';
+
+export interface TestServer extends RunningServer {
+  port: number;
+}
+
+export async function startTestServer(args: string[]): Promise<TestServer> {
+  const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--no-forward', ...args], {});
+  const server = await startServer(config, silentLogger);
+  return Object.assign(server, { port: server.udp[0]!.address.port });
+}
