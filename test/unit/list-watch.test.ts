@@ -1,0 +1,210 @@
+// The list/watch loop against a small fake API server that can end watches, answer 410 (as a status and as
+// an ERROR event), reset connections, fail lists and stall. The real API server cannot be made to do these
+// on demand; the integration tests cover the happy path against it.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ClusterState } from '../../src/cluster/state.js';
+import type { ApiObject } from '../../src/kube/convert.js';
+import { ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
+import { silentLogger } from '../../src/log.js';
+import { ApiSource } from '../../src/sources/api.js';
+
+type WatchBehaviour = (res: http.ServerResponse, rv: string) => void;
+
+class FakeApi {
+  items = new Map<string, ApiObject>();
+  rv = 100;
+  lists = 0;
+  watches: string[] = []; // resourceVersion each watch asked for
+  listFailures = 0;
+  /** Behaviour of the next watches (a number: answer with that HTTP status), in order; default: hold open. */
+  next: Array<WatchBehaviour | number> = [];
+  open = new Set<http.ServerResponse>();
+  server = http.createServer((req, res) => this.serve(req, res));
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): void {
+    for (const r of this.open) r.destroy();
+    this.server.closeAllConnections();
+    this.server.close();
+  }
+
+  put(name: string): ApiObject {
+    const o: ApiObject = { metadata: { name, namespace: 'ns', resourceVersion: String(++this.rv) }, spec: { clusterIP: '10.0.0.1', ports: [{ port: 80 }] } };
+    this.items.set(name, o);
+    return o;
+  }
+
+  event(type: string, o: ApiObject): string {
+    return `${JSON.stringify({ type, object: o })}\n`;
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname !== '/api/v1/services') {
+      // Other collections (the ApiSource watches several): empty, and watches held open.
+      if (url.searchParams.get('watch') === '1') this.open.add(res.writeHead(200));
+      else res.writeHead(200).end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }));
+      return;
+    }
+    if (url.searchParams.get('watch') !== '1') {
+      this.lists++;
+      if (this.listFailures > 0) {
+        this.listFailures--;
+        res.writeHead(500).end('boom');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: String(this.rv) }, items: [...this.items.values()] }));
+      return;
+    }
+    this.watches.push(url.searchParams.get('resourceVersion') ?? '');
+    const behaviour = this.next.shift();
+    if (typeof behaviour === 'number') {
+      res.writeHead(behaviour).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    this.open.add(res);
+    res.on('close', () => this.open.delete(res));
+    if (behaviour) behaviour(res, url.searchParams.get('resourceVersion') ?? '');
+  }
+}
+
+const FAST: ListWatchOptions = { minBackoffMs: 10, maxBackoffMs: 40, watchTimeoutSeconds: 1, stallMarginMs: 300, pageSize: 500 };
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('ListWatch against a fake API server', () => {
+  let api: FakeApi;
+  let lw: ListWatch | undefined;
+  let calls: string[];
+  let server: string;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    server = await api.start();
+    calls = [];
+  });
+  afterEach(() => {
+    lw?.stop();
+    api.stop();
+  });
+
+  const startWatch = (opts = FAST): ListWatch => {
+    lw = new ListWatch(
+      { server: new URL(server), requestOptions: async () => ({}) },
+      '/api/v1/services',
+      {
+        replace: (items) => calls.push(`replace ${items.map((o) => o.metadata?.name).join(',')}`),
+        upsert: (o) => calls.push(`upsert ${o.metadata?.name}`),
+        remove: (o) => calls.push(`remove ${o.metadata?.name}`),
+      },
+      silentLogger,
+      opts,
+    );
+    lw.start();
+    return lw;
+  };
+
+  it('lists, then applies watch events, and re-watches at once from the last resourceVersion after a clean end', async () => {
+    api.put('a');
+    const b = { ...api.put('b') };
+    api.next.push((res) => {
+      res.write(api.event('ADDED', api.put('c')));
+      res.write(api.event('DELETED', { ...b, metadata: { ...b.metadata, resourceVersion: '999' } }));
+      res.end();
+    });
+    const w = startWatch();
+    await until(() => api.watches.length >= 2, 'second watch');
+    assert.deepEqual(calls, ['replace a,b', 'upsert c', 'remove b']);
+    assert.equal(api.watches[0], '102');
+    assert.equal(api.watches[1], '999', 'the re-watch starts from the last event seen');
+    assert.equal(api.lists, 1, 'a clean end does not relist');
+    assert.equal(w.status.synced, true);
+    assert.equal(w.status.restarts, 0);
+  });
+
+  it('relists on an ERROR 410 event and on HTTP 410, handing over the full new set', async () => {
+    api.put('a');
+    api.put('b');
+    api.next.push((res) => {
+      api.items.delete('b');
+      res.end(api.event('ERROR', { kind: 'Status', code: 410, message: 'too old resource version' } as ApiObject));
+    });
+    api.next.push((res) => {
+      api.items.delete('a');
+      res.end(); // a clean end, then the re-watch is answered with HTTP 410
+    });
+    api.next.push(410);
+    startWatch();
+    await until(() => api.lists >= 3, 'two relists');
+    assert.deepEqual(calls.filter((c) => c.startsWith('replace')), ['replace a,b', 'replace a', 'replace ']);
+  });
+
+  it('restarts with backoff after a connection reset, without relisting', async () => {
+    api.put('a');
+    api.next.push((res) => res.socket?.destroy());
+    const w = startWatch();
+    await until(() => api.watches.length >= 2, 'watch after reset');
+    assert.equal(w.status.restarts, 1);
+    assert.equal(api.lists, 1);
+    assert.equal(api.watches[1], api.watches[0]);
+  });
+
+  it('keeps retrying a failing list and is not synced until one succeeds', async () => {
+    api.put('a');
+    api.listFailures = 3;
+    const w = startWatch();
+    await until(() => api.lists >= 2, 'a retry');
+    assert.equal(w.status.synced, false);
+    assert.match(w.status.lastError ?? '', /HTTP 500/);
+    await until(() => w.status.synced, 'sync after failures');
+    assert.equal(api.lists, 4);
+    assert.deepEqual(calls, ['replace a']);
+  });
+
+  it('detects a stalled watch (no bytes past its timeout) and restarts it', async () => {
+    api.put('a');
+    api.next.push(() => {}); // never writes, never ends
+    const w = startWatch({ ...FAST, watchTimeoutSeconds: 0.2, stallMarginMs: 200 });
+    await until(() => api.watches.length >= 2, 'restart after stall', 3000);
+    assert.equal(w.status.restarts, 1);
+    assert.match(w.status.lastError ?? '', /no data/);
+  });
+});
+
+describe('ApiSource relist', () => {
+  it('removes objects that vanished while the watch was down, keeps the rest', async () => {
+    const api = new FakeApi();
+    const server = await api.start();
+    api.put('a');
+    api.put('b');
+    api.next.push((res) => {
+      api.items.delete('a');
+      res.end(api.event('ERROR', { kind: 'Status', code: 410 } as ApiObject));
+    });
+    const state = new ClusterState();
+    const source = new ApiSource({ server: new URL(server), requestOptions: async () => ({}) }, state, silentLogger, { watchPods: false, listWatch: FAST });
+    // Only the services watch matters here; the others list empty collections from the same fake.
+    source.start();
+    try {
+      await until(() => source.synced() && api.lists >= 2 && !state.services.has('ns/a'), 'relist applied');
+      assert.deepEqual([...state.services.keys()], ['ns/b']);
+    } finally {
+      source.stop();
+      api.stop();
+    }
+  });
+});
