@@ -13,7 +13,7 @@ export type DecodeResult =
 const MAX_NAME_WIRE_LENGTH = 255;
 
 /** Reads a name at `offset`; pointers are followed only backwards (RFC 1035 §4.1.4), so loops are impossible. */
-export function readName(buf: Uint8Array, offset: number): { name: string; end: number } | undefined {
+export function readName(buf: Uint8Array, offset: number): { name: string; end: number; compressed: boolean } | undefined {
   let name = '';
   let pos = offset;
   let end = -1;
@@ -23,8 +23,9 @@ export function readName(buf: Uint8Array, offset: number): { name: string; end: 
     if (pos >= buf.length) return undefined;
     const len = buf[pos]!;
     if (len === 0) {
-      if (end < 0) end = pos + 1;
-      return { name, end };
+      const compressed = end >= 0;
+      if (!compressed) end = pos + 1;
+      return { name, end, compressed };
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
@@ -116,7 +117,9 @@ export function decodeQuery(buf: Uint8Array): DecodeResult {
     return fail(opcode === OPCODE_QUERY ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}, not 1`);
   }
   const question = readName(buf, HEADER_SIZE);
-  if (!question || question.end + 4 > buf.length) return fail(Rcode.FORMERR, 'undecodable question');
+  // A pointer in the question could only point into the header, which holds no name; and the question is copied
+  // verbatim into the reply, whose header differs, so the echoed name would decode as garbage there.
+  if (!question || question.compressed || question.end + 4 > buf.length) return fail(Rcode.FORMERR, 'undecodable question');
   query.name = question.name;
   query.lowerName = lowerAscii(question.name);
   query.type = (buf[question.end]! << 8) | buf[question.end + 1]!;

@@ -1,6 +1,6 @@
 // Reply encoder: copies the query's header+question verbatim (so the client's spelling of the name is kept),
-// compresses names case-insensitively against everything written before (answers owned by the question name
-// become a 2-byte pointer), and truncates at record boundaries with TC set, always keeping the OPT record
+// compresses names against everything written before (answers owned by the question name become a 2-byte
+// pointer), and truncates at record boundaries with TC set, always keeping the OPT record
 // (RFC 6891 §7; dns2 drops it, see README).
 import { Flag, HEADER_SIZE, OPTION_EDE, RRType } from './constants.js';
 import type { Query, Reply, RR } from './message.js';
@@ -14,7 +14,11 @@ const TOO_BIG = new TooBig();
 
 class Writer {
   pos = 0;
-  /** lower-cased name suffix → offset of its first occurrence; only offsets < 0x4000 can be pointed at. */
+  /**
+   * Name suffix → offset of its first occurrence; only offsets < 0x4000 can be pointed at. Matching is exact,
+   * not case-insensitive: a pointer then never changes the spelling a record was built with, which is how
+   * CoreDNS (miekg/dns) writes replies, so the two agree byte for byte on mixed-case queries.
+   */
   readonly names = new Map<string, number>();
   /** keys added since the last mark, so a record that does not fit can be rolled back. */
   private added: string[] = [];
@@ -67,10 +71,9 @@ class Writer {
   /** Writes `name` with compression (or without, for SRV targets: RFC 2782), registering its suffixes. */
   name(name: string, compress = true): void {
     if (name === '') return this.u8(0);
-    const lower = name.toLowerCase();
     let start = 0;
     while (start < name.length) {
-      const suffix = start === 0 ? lower : lower.substring(start);
+      const suffix = start === 0 ? name : name.substring(start);
       if (compress) {
         const at = this.names.get(suffix);
         if (at !== undefined) return this.u16(0xc000 | at);
@@ -117,13 +120,13 @@ function nextDot(name: string, from: number): number {
 
 /** Seeds the compression table with the question name's suffixes at their offsets in the copied question. */
 function seedQuestion(w: Writer, query: Query): void {
-  if (query.lowerName === '' || query.lowerName.includes('\\')) return;
+  const name = query.name;
+  if (name === '' || name.includes('\\')) return;
   let offset = HEADER_SIZE;
   let start = 0;
-  const lower = query.lowerName;
-  while (start < lower.length) {
-    w.remember(lower.substring(start), offset);
-    const end = nextDot(lower, start);
+  while (start < name.length) {
+    w.remember(name.substring(start), offset);
+    const end = nextDot(name, start);
     offset += end - start + 1;
     start = end + 1;
   }

@@ -77,9 +77,9 @@ export class ClusterHandler {
     switch (ctx.query.type) {
       case RRType.A:
       case RRType.AAAA:
-        return this.address(ctx, base, ctx.query.type === RRType.A ? 4 : 6, 0);
+        return this.address(ctx, ctx.query.name, base, ctx.query.type === RRType.A ? 4 : 6, 0);
       case RRType.TXT:
-        if (base === 'dns-version') return { answer: [txtRR(ctx.query.lowerName, SCHEMA_TTL, [DNS_SCHEMA_VERSION])] };
+        if (base === 'dns-version') return { answer: [txtRR(ctx.query.name, SCHEMA_TTL, [DNS_SCHEMA_VERSION])] };
         // CoreDNS: NODATA when the name holds records of another type, else NXDOMAIN (even for the apex).
         return hasData(this.records(ctx, base)) ? NODATA : NXDOMAIN;
       case RRType.CNAME:
@@ -187,8 +187,8 @@ export class ClusterHandler {
     return ctx.base === '' || this.services(ctx).kind !== 'nx';
   }
 
-  private address(ctx: Ctx, base: string, family: 4 | 6, depth: number): Outcome | Promise<Outcome> {
-    const owner = depth === 0 ? ctx.query.lowerName : base === '' ? ctx.zone : `${base}.${ctx.zone}`;
+  /** `owner` is the name as asked: the query name as spelled, or a CNAME target as the Service wrote it. */
+  private address(ctx: Ctx, owner: string, base: string, family: 4 | 6, depth: number): Outcome | Promise<Outcome> {
     if (base === '') return NODATA; // the apex holds no addresses
     if (base === 'ns.dns') return { answer: this.nsAddresses(ctx).filter((a) => a.family === family).map((a) => addressRR(owner, this.opts.ttl, a.address)) };
     const found = this.records(ctx, base);
@@ -211,10 +211,10 @@ export class ClusterHandler {
 
   /** ExternalName: the CNAME, then the target's addresses (in-zone: from the index; else from the forwarder). */
   private chase(ctx: Ctx, owner: string, target: string, family: 4 | 6, depth: number): Outcome | Promise<Outcome> {
-    if (target === owner || depth >= MAX_CNAME_CHAIN) return NODATA;
+    if (target === owner.toLowerCase() || depth >= MAX_CNAME_CHAIN) return NODATA;
     const cname = cnameRR(owner, this.opts.ttl, target);
     if (target === ctx.zone || target.endsWith(`.${ctx.zone}`)) {
-      const next = this.address(ctx, target === ctx.zone ? '' : target.substring(0, target.length - ctx.zone.length - 1), family, depth + 1);
+      const next = this.address(ctx, target, target === ctx.zone ? '' : target.substring(0, target.length - ctx.zone.length - 1), family, depth + 1);
       const join = (o: Outcome): Outcome => (o === NODATA || o === NXDOMAIN || o === REFUSED || o.answer.length === 0 ? NODATA : { answer: [cname, ...o.answer], truncated: o.truncated });
       return next instanceof Promise ? next.then(join) : join(next);
     }
@@ -228,7 +228,7 @@ export class ClusterHandler {
   private cname(ctx: Ctx): Outcome {
     const found = this.services(ctx);
     if (found.kind === 'nx') return NXDOMAIN;
-    if (found.kind === 'node' && found.node.cname !== undefined) return { answer: [cnameRR(ctx.query.lowerName, this.opts.ttl, found.node.cname)] };
+    if (found.kind === 'node' && found.node.cname !== undefined) return { answer: [cnameRR(ctx.query.name, this.opts.ttl, found.node.cname)] };
     return NODATA;
   }
 
@@ -240,19 +240,16 @@ export class ClusterHandler {
       const targets = this.index.reverse(ip);
       if (targets.length === 0) return NXDOMAIN;
       const primary = this.opts.zones[0]!;
-      return { answer: targets.map((t) => ptrRR(lower, this.opts.ttl, `${t}.${primary}`)) };
+      return { answer: targets.map((t) => ptrRR(ctx.query.name, this.opts.ttl, `${t}.${primary}`)) };
     }
-    const found = this.records(ctx, ctx.base);
-    if (found.kind === 'nx') return NXDOMAIN;
-    // An ExternalName's target is a name, so CoreDNS's PTR builder turns it into a PTR record.
-    if (found.kind === 'node' && found.node.cname !== undefined) return { answer: [ptrRR(lower, this.opts.ttl, found.node.cname)] };
-    return NODATA;
+    // A forward name: only whether it exists matters (CoreDNS's Reverse discards the records it finds).
+    return this.records(ctx, ctx.base).kind === 'nx' ? NXDOMAIN : NODATA;
   }
 
   private srv(ctx: Ctx): Outcome {
     const found = this.services(ctx);
     const ttl = this.opts.ttl;
-    const owner = ctx.query.lowerName;
+    const owner = ctx.query.name;
     switch (found.kind) {
       case 'nx':
         return NXDOMAIN;
@@ -282,7 +279,7 @@ export class ClusterHandler {
       additional.push(addressRR(a.name, ttl, a.address));
       if (seen.has(a.name)) continue;
       seen.add(a.name);
-      answer.push(nsRR(ctx.query.lowerName, ttl, a.name));
+      answer.push(nsRR(ctx.query.name, ttl, a.name));
     }
     return { answer, additional };
   }

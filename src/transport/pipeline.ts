@@ -41,7 +41,18 @@ export class Pipeline {
   }
 
   private encode(query: Query, reply: Reply, proto: Proto, started: bigint): Buffer {
-    const buf = encodeReply(query, reply, { maxSize: this.maxSize(query, proto), advertisedPayload: MAX_UDP_PAYLOAD });
+    const opts = { maxSize: this.maxSize(query, proto), advertisedPayload: MAX_UDP_PAYLOAD };
+    let buf: Buffer;
+    try {
+      buf = encodeReply(query, reply, opts);
+    } catch (err) {
+      // A record that cannot be put on the wire (e.g. a label over 63 octets from an unvalidated manifest) must
+      // not escape into the socket handler, where it would be an uncaught exception: answer SERVFAIL instead.
+      this.stats.handlerErrors++;
+      this.opts.onHandlerError?.(err, query);
+      reply = emptyReply(Rcode.SERVFAIL);
+      buf = encodeReply(query, reply, opts);
+    }
     this.opts.observe?.({ query, reply, proto, started, size: buf.length });
     return buf;
   }

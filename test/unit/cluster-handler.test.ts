@@ -126,7 +126,7 @@ const TABLE: Array<[string, number, Seen]> = [
   // SRV
   [`_http._tcp.web.demo.svc.${Z}`, SRV, ok([`_http._tcp.web.demo.svc.${Z}. 5 IN SRV 0 100 80 web.demo.svc.${Z}.`], [`web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
   [`http.tcp.web.demo.svc.${Z}`, SRV, ok([`http.tcp.web.demo.svc.${Z}. 5 IN SRV 0 100 80 web.demo.svc.${Z}.`], [`web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
-  [`_HTTP._TCP.web.demo.svc.${Z}`, SRV, ok([`_http._tcp.web.demo.svc.${Z}. 5 IN SRV 0 100 80 web.demo.svc.${Z}.`], [`web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
+  [`_HTTP._TCP.web.demo.svc.${Z}`, SRV, ok([`_HTTP._TCP.web.demo.svc.${Z}. 5 IN SRV 0 100 80 web.demo.svc.${Z}.`], [`web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
   [`_http._udp.web.demo.svc.${Z}`, SRV, NXDOMAIN],
   [`_http._tcp.web.demo.svc.${Z}`, A, ok([`_http._tcp.web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
   [`_x._tcp.web.demo.svc.${Z}`, A, NXDOMAIN],
@@ -147,7 +147,7 @@ const TABLE: Array<[string, number, Seen]> = [
   [`search.demo.svc.${Z}`, A, ok([`search.demo.svc.${Z}. 5 IN CNAME search.example.com.`])],
   [`search.demo.svc.${Z}`, SRV, NODATA],
   [`search.demo.svc.${Z}`, TXT, NODATA],
-  [`search.demo.svc.${Z}`, PTR, ok([`search.demo.svc.${Z}. 5 IN PTR search.example.com.`])],
+  [`search.demo.svc.${Z}`, PTR, NODATA], // PTR on a forward name: existence only
   [`_http._tcp.search.demo.svc.${Z}`, SRV, NXDOMAIN],
   [`x.search.demo.svc.${Z}`, A, NXDOMAIN],
   [`www.demo.svc.${Z}`, A, ok([`www.demo.svc.${Z}. 5 IN CNAME web.demo.svc.${Z}.`, `web.demo.svc.${Z}. 5 IN A 10.96.100.10`])],
