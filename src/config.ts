@@ -23,7 +23,7 @@ export interface OptionSpec {
   commands: readonly Command[];
 }
 
-export type Command = 'serve' | 'zone';
+export type Command = 'serve' | 'zone' | 'webhook' | 'env' | 'certs';
 
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone'] },
