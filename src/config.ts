@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import yaml from 'js-yaml';
+import { parseStubDomain, parseUpstream } from './forward/upstreams.js';
 
 export class ConfigError extends Error {}
 
@@ -14,6 +15,8 @@ export interface OptionSpec {
   name: string;
   /** Config property, when not the camelCase flag name (repeatable `--zone` fills `zones`). */
   key?: string;
+  /** For lists: what each item must be. */
+  item?: 'zone' | 'upstream' | 'stub';
   kind: Kind;
   help: string;
   default?: string | number | boolean | string[];
@@ -29,13 +32,28 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone'] },
   { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config', commands: ['serve', 'zone'] },
   { name: 'manifests', kind: 'string', help: 'serve objects from a YAML/JSON file or folder instead of the API server (watched for changes)', commands: ['serve', 'zone'] },
-  { name: 'zone', key: 'zones', kind: 'list', default: ['cluster.local'], help: 'cluster zone (repeatable; the first is primary). in-addr.arpa and ip6.arpa are always served', commands: ['serve', 'zone'] },
+  { name: 'zone', key: 'zones', kind: 'list', item: 'zone', default: ['cluster.local'], help: 'cluster zone (repeatable; the first is primary). in-addr.arpa and ip6.arpa are always served', commands: ['serve', 'zone'] },
   { name: 'dns-addr', kind: 'addr', default: ':53', help: 'UDP and TCP listen address HOST:PORT; an empty host means every IPv4 and IPv6 address', commands: ['serve'] },
   { name: 'ttl', kind: 'int', default: 5, min: 0, max: 3600, help: 'TTL of cluster records, seconds (CoreDNS default)', commands: ['serve', 'zone'] },
   { name: 'pods', kind: 'enum', default: 'insecure', values: ['disabled', 'insecure', 'verified'], help: 'answer <a-b-c-d>.<ns>.pod.<zone>: disabled, insecure (any IP), verified (a pod has it; watches Pods)', commands: ['serve', 'zone'] },
   { name: 'endpoint-pod-names', kind: 'bool', default: false, help: 'name endpoints without a hostname after their pod instead of their dashed IP', commands: ['serve', 'zone'] },
   { name: 'ignore-empty-service', kind: 'bool', default: false, help: 'NXDOMAIN for ClusterIP services without ready endpoints', commands: ['serve', 'zone'] },
   { name: 'no-forward', kind: 'bool', default: false, help: 'answer REFUSED for names outside the served zones instead of forwarding', commands: ['serve'] },
+  { name: 'upstream', key: 'upstreams', kind: 'list', item: 'upstream', default: [], help: 'forward names outside the zones to this server, ADDR[:PORT] (repeatable); default: the nameservers of --resolv-conf', commands: ['serve'] },
+  { name: 'resolv-conf', kind: 'string', default: '/etc/resolv.conf', help: 'where to read upstream nameservers when no --upstream is given', commands: ['serve'] },
+  { name: 'stub-domain', key: 'stubDomains', kind: 'list', item: 'stub', default: [], help: 'send a domain to its own servers, DOMAIN=ADDR[:PORT][,ADDR...] (repeatable)', commands: ['serve'] },
+  { name: 'policy', kind: 'enum', default: 'random', values: ['random', 'round_robin', 'sequential'], help: 'order in which upstreams are tried', commands: ['serve'] },
+  { name: 'upstream-timeout', kind: 'int', default: 2000, min: 10, max: 60_000, help: 'milliseconds to wait for one upstream before trying the next', commands: ['serve'] },
+  { name: 'max-concurrent', kind: 'int', default: 1000, min: 1, max: 1_000_000, help: 'upstream queries in flight at once; more are answered REFUSED', commands: ['serve'] },
+  { name: 'max-fails', kind: 'int', default: 2, min: 1, max: 1000, help: 'consecutive failures that mark an upstream down until a health check succeeds', commands: ['serve'] },
+  { name: 'health-check-interval', kind: 'int', default: 500, min: 50, max: 60_000, help: 'milliseconds between health checks of a down upstream', commands: ['serve'] },
+  { name: 'cache-ttl', kind: 'int', default: 30, min: 0, max: 86_400, help: 'longest time, seconds, a forwarded answer is cached (0: no cache)', commands: ['serve'] },
+  { name: 'cache-negative-ttl', kind: 'int', default: 30, min: 0, max: 86_400, help: 'longest time, seconds, an NXDOMAIN/NODATA answer is cached', commands: ['serve'] },
+  { name: 'cache-servfail-ttl', kind: 'int', default: 5, min: 0, max: 300, help: 'seconds a failed lookup answers SERVFAIL from the cache', commands: ['serve'] },
+  { name: 'cache-size', kind: 'int', default: 10_000, min: 1, max: 10_000_000, help: 'cached answers, at most', commands: ['serve'] },
+  { name: 'cache-max-bytes', kind: 'int', default: 64 * 1024 * 1024, min: 1024, max: 4 * 1024 * 1024 * 1024, help: 'approximate memory of cached answers, at most', commands: ['serve'] },
+  { name: 'serve-stale', kind: 'bool', default: false, help: 'when every upstream fails, answer from expired cache entries (RFC 8767), with TTL 30', commands: ['serve'] },
+  { name: 'serve-stale-window', kind: 'int', default: 3600, min: 1, max: 7 * 86_400, help: 'seconds past expiry an entry may be served stale', commands: ['serve'] },
   { name: 'tcp-idle-timeout', kind: 'int', default: 10, min: 1, max: 3600, help: 'seconds an idle TCP connection is kept', commands: ['serve'] },
   { name: 'tcp-max-connections', kind: 'int', default: 1000, min: 1, max: 1_000_000, help: 'TCP connections accepted at once; more are closed', commands: ['serve'] },
   { name: 'sync-timeout', kind: 'int', default: 5, min: 0, max: 3600, help: 'seconds to wait for the first sync before listening (CoreDNS startup_timeout); queries are then SERVFAIL instead of NXDOMAIN until synced', commands: ['serve'] },
@@ -60,6 +78,21 @@ export interface Config {
   endpointPodNames: boolean;
   ignoreEmptyService: boolean;
   noForward: boolean;
+  upstreams: string[];
+  resolvConf: string;
+  stubDomains: string[];
+  policy: 'random' | 'round_robin' | 'sequential';
+  upstreamTimeout: number;
+  maxConcurrent: number;
+  maxFails: number;
+  healthCheckInterval: number;
+  cacheTtl: number;
+  cacheNegativeTtl: number;
+  cacheServfailTtl: number;
+  cacheSize: number;
+  cacheMaxBytes: number;
+  serveStale: boolean;
+  serveStaleWindow: number;
   tcpIdleTimeout: number;
   tcpMaxConnections: number;
   syncTimeout: number;
@@ -106,9 +139,22 @@ function convert(spec: OptionSpec, raw: unknown, where: string): unknown {
     case 'addr':
       return parseListenAddress(String(raw), where);
     case 'list': {
-      const items = (Array.isArray(raw) ? raw : String(raw).split(',')).map((z) => String(z).trim().toLowerCase().replace(/\.$/, ''));
-      for (const z of items) if (!ZONE_NAME.test(z)) throw new ConfigError(`${where}: ${JSON.stringify(z)} is not a domain name`);
-      return items;
+      // A stub domain's own servers are comma-separated, so only zones split on commas.
+      const raws = Array.isArray(raw) ? raw.map(String) : spec.item === 'zone' ? String(raw).split(',') : [String(raw)];
+      if (spec.item === 'zone') {
+        const items = raws.map((z) => z.trim().toLowerCase().replace(/\.$/, ''));
+        for (const z of items) if (!ZONE_NAME.test(z)) throw new ConfigError(`${where}: ${JSON.stringify(z)} is not a domain name`);
+        return items;
+      }
+      for (const item of raws) {
+        try {
+          if (spec.item === 'upstream') parseUpstream(item, where);
+          else parseStubDomain(item);
+        } catch (err) {
+          throw new ConfigError((err as Error).message.startsWith(where) ? (err as Error).message : `${where}: ${(err as Error).message}`);
+        }
+      }
+      return raws.map((r) => r.trim());
     }
   }
 }
@@ -162,6 +208,11 @@ export function loadConfig(command: Command, argv: string[], env: NodeJS.Process
   const config = result as unknown as Config;
   config.zones = [...new Set(config.zones)];
   if (config.kubeconfig && config.manifests) throw new ConfigError('--kubeconfig and --manifests are alternatives: give one source');
+  for (const stub of config.stubDomains ?? []) {
+    const { domain } = parseStubDomain(stub);
+    const zone = config.zones.find((z) => domain === z || domain.endsWith(`.${z}`));
+    if (zone) throw new ConfigError(`--stub-domain ${domain}: names in the cluster zone ${zone} are never forwarded`);
+  }
   return config;
 }
 

@@ -6,7 +6,6 @@ import { startServer } from './serve.js';
 export async function serve(argv: string[]): Promise<number> {
   const config = loadConfig('serve', argv);
   const log = createLogger(config.logLevel);
-  if (!config.noForward) log.warn('forwarding is not implemented yet: names outside the zones get REFUSED (as with --no-forward)');
   const server = await startServer(config, log);
   let stopping = false;
   const stop = (signal: string): void => {

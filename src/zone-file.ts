@@ -9,7 +9,11 @@ import type { ZoneIndex } from './records/zone-index.js';
 import { DNS_SCHEMA_VERSION } from './resolve/cluster.js';
 
 export function rdataText(rr: RR): string {
+  // RFC 3597 generic form for types we only relay.
+  if ('raw' in rr) return `\\# ${rr.raw.length} ${Buffer.from(rr.raw).toString('hex')}`;
   switch (rr.type) {
+    case RRType.MX:
+      return `${rr.mx.preference} ${rr.mx.exchange}.`;
     case RRType.A:
     case RRType.AAAA:
       return rr.address;

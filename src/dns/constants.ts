@@ -66,6 +66,7 @@ export const MAX_UDP_PAYLOAD = 1232;
 
 /** RFC 8914 extended DNS error codes we emit. */
 export const EdeCode = {
+  OTHER: 0,
   NOT_READY: 14,
 } as const;
 

@@ -135,11 +135,20 @@ function seedQuestion(w: Writer, query: Query): void {
 function writeRecord(w: Writer, rr: RR): void {
   w.name(rr.name);
   w.u16(rr.type);
-  w.u16(1); // class IN
+  w.u16('raw' in rr ? rr.rclass : 1); // class IN for everything we build
   w.u32(rr.ttl);
   const lenAt = w.pos;
   w.u16(0);
+  if ('raw' in rr) {
+    w.bytes(rr.raw);
+    w.buf.writeUInt16BE(w.pos - lenAt - 2, lenAt);
+    return;
+  }
   switch (rr.type) {
+    case RRType.MX:
+      w.u16(rr.mx.preference);
+      w.name(rr.mx.exchange);
+      break;
     case RRType.A:
     case RRType.AAAA:
       w.bytes(rr.bytes);
@@ -238,6 +247,8 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
   const buf = w.buf;
   let flags = Flag.QR | (query.flags & (Flag.RD | Flag.CD)) | (query.flags & 0x7800); // keep opcode
   if (reply.authoritative) flags |= Flag.AA;
+  if (reply.recursionAvailable) flags |= Flag.RA;
+  if (reply.authenticData) flags |= Flag.AD;
   if (truncated) flags |= Flag.TC;
   flags |= reply.rcode & 0xf;
   buf.writeUInt16BE(query.id, 0);

@@ -49,7 +49,18 @@ export type RR =
   | { name: string; type: 2 | 5 | 12; ttl: number; target: string }
   | { name: string; type: 33; ttl: number; srv: SrvData }
   | { name: string; type: 6; ttl: number; soa: SoaData }
-  | { name: string; type: 16; ttl: number; texts: string[] };
+  | { name: string; type: 16; ttl: number; texts: string[] }
+  | { name: string; type: 15; ttl: number; mx: { preference: number; exchange: string } }
+  /** Any other type, as received from an upstream: RDATA holds no compressible names, so it is copied as is. */
+  | RawRR;
+
+export interface RawRR {
+  name: string;
+  type: number;
+  ttl: number;
+  rclass: number;
+  raw: Uint8Array;
+}
 
 export interface ExtendedError {
   code: number;
@@ -62,6 +73,10 @@ export interface Reply {
   authoritative: boolean;
   /** Set when the answer was cut short upstream of the encoder (e.g. a truncated upstream reply). */
   truncated?: boolean;
+  /** RA: set on replies relayed from a recursive upstream. */
+  recursionAvailable?: boolean;
+  /** AD: relayed from a validating upstream when the client asked with DO or AD. */
+  authenticData?: boolean;
   answer: RR[];
   authority: RR[];
   additional: RR[];

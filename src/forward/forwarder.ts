@@ -1,0 +1,216 @@
+// Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
+// upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
+// order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
+import { EdeCode, Flag, Rcode } from '../dns/constants.js';
+import type { DecodedMessage } from '../dns/decode-message.js';
+import type { Query, Reply, RR } from '../dns/message.js';
+import type { Logger } from '../log.js';
+import { type Handler, emptyReply } from '../resolve/handler.js';
+import { type CacheEntry, ResponseCache, cacheKey } from './cache.js';
+import type { LoopDetector } from './loop.js';
+import { Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import type { StubDomain, UpstreamAddress } from './upstreams.js';
+
+export type Policy = 'random' | 'round_robin' | 'sequential';
+
+export interface ForwarderOptions extends UpstreamOptions {
+  policy: Policy;
+  /** Per-try timeout (CoreDNS: 2 s). */
+  tryTimeoutMs: number;
+  /** Whole-query budget across tries. */
+  queryTimeoutMs: number;
+  maxConcurrent: number;
+}
+
+export interface ForwardStats {
+  forwarded: number;
+  maxConcurrentRejects: number;
+  servfails: number;
+  coalesced: number;
+}
+
+type Outcome = { entry: CacheEntry } | { failure: string; loop?: boolean };
+
+export interface ForwardQuestion {
+  name: string;
+  lowerName: string;
+  type: number;
+  qclass: number;
+  dnssecOk: boolean;
+  checkingDisabled: boolean;
+  recursionDesired: boolean;
+}
+
+/** One set of upstreams (the default, or a stub domain's). */
+export class UpstreamGroup {
+  readonly upstreams: Upstream[];
+  private rr = 0;
+
+  constructor(
+    addresses: UpstreamAddress[],
+    private readonly opts: ForwarderOptions,
+  ) {
+    this.upstreams = addresses.map((a) => new Upstream(a, opts));
+  }
+
+  /** Upstreams to try, in policy order, healthy first. */
+  order(): Upstream[] {
+    const list = this.upstreams.filter((u) => u.usable);
+    if (this.opts.policy === 'random') {
+      for (let i = list.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [list[i], list[j]] = [list[j]!, list[i]!];
+      }
+    } else if (this.opts.policy === 'round_robin' && list.length) {
+      const start = this.rr++ % list.length;
+      return [...list.slice(start), ...list.slice(0, start)];
+    }
+    return list;
+  }
+
+  close(): void {
+    for (const u of this.upstreams) u.close();
+  }
+}
+
+export class Forwarder {
+  readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0 };
+  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private active = 0;
+  readonly defaultGroup: UpstreamGroup;
+  private readonly stubs: Array<{ domain: string; group: UpstreamGroup }>;
+
+  constructor(
+    upstreams: UpstreamAddress[],
+    stubDomains: StubDomain[],
+    private readonly opts: ForwarderOptions,
+    readonly cache: ResponseCache,
+    private readonly log: Logger,
+    private readonly loop?: LoopDetector,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.defaultGroup = new UpstreamGroup(upstreams, opts);
+    // Longest domain first, so `a.example.corp` beats `example.corp`.
+    this.stubs = stubDomains.map((s) => ({ domain: s.domain, group: new UpstreamGroup(s.upstreams, opts) })).sort((a, b) => b.domain.length - a.domain.length);
+  }
+
+  groups(): UpstreamGroup[] {
+    return [this.defaultGroup, ...this.stubs.map((s) => s.group)];
+  }
+
+  private groupFor(lowerName: string): UpstreamGroup {
+    for (const s of this.stubs) if (lowerName === s.domain || lowerName.endsWith(`.${s.domain}`)) return s.group;
+    return this.defaultGroup;
+  }
+
+  /** The handler for the server's chain: everything that reaches it is forwarded. */
+  readonly handle: Handler = (query: Query) =>
+    this.answer({
+      name: query.name,
+      lowerName: query.lowerName,
+      type: query.type,
+      qclass: query.qclass,
+      dnssecOk: query.edns?.dnssecOk ?? false,
+      checkingDisabled: (query.flags & Flag.CD) !== 0,
+      recursionDesired: (query.flags & Flag.RD) !== 0,
+    });
+
+  /** Looks a name up for the cluster handler's ExternalName chasing: the answer section, or undefined. */
+  async lookup(name: string, type: number): Promise<{ answer: RR[]; truncated: boolean } | undefined> {
+    const reply = await this.answer({ name, lowerName: name.toLowerCase(), type, qclass: 1, dnssecOk: false, checkingDisabled: false, recursionDesired: true });
+    if (reply.rcode === Rcode.SERVFAIL || reply.rcode === Rcode.REFUSED) return undefined;
+    return { answer: reply.answer, truncated: reply.truncated === true };
+  }
+
+  async answer(q: ForwardQuestion): Promise<Reply> {
+    const key = cacheKey(q);
+    const hit = this.cache.get(key);
+    if (hit) return this.replyFrom(hit, q);
+    let pending = this.inflight.get(key);
+    if (pending) this.stats.coalesced++;
+    else {
+      if (this.active >= this.opts.maxConcurrent) {
+        this.stats.maxConcurrentRejects++;
+        return emptyReply(Rcode.REFUSED);
+      }
+      pending = this.fetch(key, q);
+      this.inflight.set(key, pending);
+      void pending.finally(() => this.inflight.delete(key));
+    }
+    const outcome = await pending;
+    if ('entry' in outcome) return this.replyFrom(outcome.entry, q);
+    const stale = this.cache.opts.staleSeconds > 0 ? this.cache.get(key, { stale: true }) : undefined;
+    if (stale && stale.kind !== 'servfail') return this.replyFrom(stale, q, 30); // RFC 8767 §4: stale answers carry a TTL of 30 s
+    this.stats.servfails++;
+    // Cached briefly, so clients retrying a dead upstream are answered at once instead of piling up.
+    this.cache.put(key, { id: 0, flags: Flag.QR | Flag.RA, rcode: Rcode.SERVFAIL, question: undefined, answer: [], authority: [], additional: [], opt: undefined });
+    const reply = emptyReply(Rcode.SERVFAIL);
+    reply.recursionAvailable = true;
+    if (outcome.loop) reply.ede = { code: EdeCode.OTHER, text: outcome.failure };
+    return reply;
+  }
+
+  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number): Reply {
+    const view = ResponseCache.view(e, this.clock(), q, staleTtl);
+    return {
+      rcode: e.rcode,
+      authoritative: false,
+      recursionAvailable: (e.flags & Flag.RA) !== 0,
+      authenticData: (e.flags & Flag.AD) !== 0 && q.dnssecOk,
+      ...view,
+    };
+  }
+
+  private async fetch(key: string, q: ForwardQuestion): Promise<Outcome> {
+    const group = this.groupFor(q.lowerName);
+    const order = group.order();
+    if (order.length === 0) {
+      const looping = group.upstreams.filter((u) => u.looping);
+      if (looping.length) return { failure: this.loop?.explain(looping) ?? 'forwarding loop detected', loop: true };
+      return { failure: 'every upstream is down' };
+    }
+    this.active++;
+    this.stats.forwarded++;
+    const deadline = this.clock() + this.opts.queryTimeoutMs;
+    const errors: string[] = [];
+    try {
+      for (const upstream of order) {
+        const left = deadline - this.clock();
+        if (left <= 0) break;
+        try {
+          const m = await upstream.exchange(
+            { name: q.name, type: q.type, qclass: q.qclass, recursionDesired: q.recursionDesired, checkingDisabled: q.checkingDisabled, dnssecOk: q.dnssecOk },
+            Math.min(this.opts.tryTimeoutMs, left),
+          );
+          return { entry: this.store(key, m) };
+        } catch (err) {
+          errors.push((err as Error).message);
+          if (err instanceof UpstreamError && err.kind === 'timeout') this.loop?.suspect(upstream);
+        }
+      }
+    } finally {
+      this.active--;
+    }
+    this.log.warn('forwarding failed', { name: q.name, type: q.type, errors });
+    return { failure: errors.join('; ') || 'no upstream answered in time' };
+  }
+
+  private store(key: string, m: DecodedMessage): CacheEntry {
+    this.cache.put(key, m);
+    const now = this.clock();
+    return {
+      rcode: m.rcode,
+      flags: m.flags,
+      answer: m.answer,
+      authority: m.authority,
+      additional: m.additional,
+      storedAt: now,
+      expiresAt: now,
+      kind: m.rcode === Rcode.NOERROR && m.answer.length ? 'success' : 'denial',
+    };
+  }
+
+  close(): void {
+    for (const g of this.groups()) g.close();
+  }
+}

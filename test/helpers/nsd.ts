@@ -1,0 +1,61 @@
+// NSD (Debian's `nsd`) as a real upstream: authoritative zones from zone-file text on a loopback port, rate
+// limiting off. The forwarder tests point cluster-dns at it.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../cluster/ports.js';
+import { ManagedProcess } from '../cluster/process.js';
+import { dig } from './dig.js';
+import { within } from './kube.js';
+
+export interface Nsd {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** nsd lives in /usr/sbin, which is not on every user's PATH. */
+const NSD = existsSync('/usr/sbin/nsd') ? '/usr/sbin/nsd' : 'nsd';
+
+export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cdns-nsd-'));
+  const conf = [
+    'server:',
+    '  ip-address: 127.0.0.1',
+    `  port: ${port}`,
+    '  username: ""',
+    '  chroot: ""',
+    `  zonesdir: "${dir}"`,
+    `  pidfile: "${dir}/nsd.pid"`,
+    '  database: ""',
+    `  xfrdfile: "${dir}/xfrd.state"`,
+    `  zonelistfile: "${dir}/zone.list"`,
+    `  logfile: "${dir}/nsd.log"`,
+    '  server-count: 1',
+    '  rrl-ratelimit: 0',
+    '  hide-version: yes',
+    'remote-control:',
+    '  control-enable: no',
+  ];
+  for (const [origin, text] of Object.entries(zones)) {
+    writeFileSync(join(dir, `${origin}.zone`), text);
+    conf.push('zone:', `  name: ${origin}`, `  zonefile: ${origin}.zone`);
+  }
+  writeFileSync(join(dir, 'nsd.conf'), `${conf.join('\n')}\n`);
+  const proc = new ManagedProcess('nsd', NSD, ['-d', '-c', join(dir, 'nsd.conf')], join(dir, 'nsd.out'));
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const first = Object.keys(zones)[0]!;
+  try {
+    await within(10_000, `NSD on port ${port} (log ${dir}/nsd.log)`, async () => {
+      if (proc.exit) throw new Error(`nsd ${proc.describeExit()}: ${proc.readLog().slice(-400)}`);
+      return (await dig(port, first, 'SOA')).status === 'NOERROR';
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, stop };
+}
