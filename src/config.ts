@@ -31,6 +31,7 @@ export type Command = 'serve' | 'zone' | 'webhook' | 'env' | 'certs';
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone'] },
   { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config', commands: ['serve', 'zone'] },
+  { name: 'service-account-dir', kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'in-cluster credentials folder (token, ca.crt), used without --kubeconfig when KUBERNETES_SERVICE_HOST is set; the token is re-read for every request', commands: ['serve', 'zone'] },
   { name: 'manifests', kind: 'string', help: 'serve objects from a YAML/JSON file or folder instead of the API server (watched for changes)', commands: ['serve', 'zone'] },
   { name: 'zone', key: 'zones', kind: 'list', item: 'zone', default: ['cluster.local'], help: 'cluster zone (repeatable; the first is primary). in-addr.arpa and ip6.arpa are always served', commands: ['serve', 'zone'] },
   { name: 'dns-addr', kind: 'addr', default: ':53', help: 'UDP and TCP listen address HOST:PORT; an empty host means every IPv4 and IPv6 address', commands: ['serve'] },
@@ -70,6 +71,7 @@ export interface Config {
   command: Command;
   config?: string;
   kubeconfig?: string;
+  serviceAccountDir: string;
   manifests?: string;
   zones: string[];
   dnsAddr: ListenAddress;

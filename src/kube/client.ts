@@ -1,8 +1,18 @@
-// Connection to the API server. @kubernetes/client-node loads the kubeconfig (in-cluster service account,
-// $KUBECONFIG, ~/.kube/config, exec and token-file auth) and gives us TLS and auth options per request;
-// the requests themselves are plain node:https, so list/watch behaviour is ours (see list-watch.ts).
+// Connection to the API server: where it is, and the TLS and auth options of each request (the requests
+// themselves are plain node:https, so list/watch behaviour is ours; see list-watch.ts).
+//
+// Order: --kubeconfig; else in-cluster, when KUBERNETES_SERVICE_HOST is set and the service-account folder has a
+// token; else @kubernetes/client-node's default ($KUBECONFIG, ~/.kube/config).
+//
+// In-cluster credentials are read here rather than through client-node: the token and CA files are read again for
+// every request (a list or a watch, a few a minute), so a token the kubelet rotates is used from the next request
+// on; client-node's token-file auth keeps a token for 60 s. It also keeps the library (about 70 MB of RSS and most
+// of a second to load) out of the pod.
 import fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
+import { isIPv6 } from 'node:net';
+import path from 'node:path';
 
 export interface ApiClient {
   server: URL;
@@ -10,14 +20,23 @@ export interface ApiClient {
   requestOptions(): Promise<RequestOptions>;
 }
 
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** Where the kubelet mounts a pod's service-account token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export async function loadApiClient(kubeconfigPath: string | undefined): Promise<ApiClient> {
-  // Loaded only when the API source is used: the library costs ~70 MB of RSS and most of a second.
+export interface ApiClientOptions {
+  /** Folder holding `token` and `ca.crt` (default SERVICE_ACCOUNT_DIR); overridable for tests and odd mounts. */
+  serviceAccountDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadApiClient(kubeconfigPath: string | undefined, opts: ApiClientOptions = {}): Promise<ApiClient> {
+  const env = opts.env ?? process.env;
+  const dir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  if (!kubeconfigPath && env['KUBERNETES_SERVICE_HOST'] && fs.existsSync(path.join(dir, 'token'))) return inClusterClient(dir, env);
+  // Loaded only when needed: the library costs ~70 MB of RSS and most of a second.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else if (process.env['KUBERNETES_SERVICE_HOST'] && fs.existsSync(IN_CLUSTER_TOKEN)) kc.loadFromCluster();
   else kc.loadFromDefault();
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error(`no current cluster in the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ''}`);
@@ -27,6 +46,36 @@ export async function loadApiClient(kubeconfigPath: string | undefined): Promise
       const opts: RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
       return opts;
+    },
+  };
+}
+
+/**
+ * The pod's own identity, as client-go's rest.InClusterConfig builds it: https://$KUBERNETES_SERVICE_HOST:
+ * $KUBERNETES_SERVICE_PORT, the CA in `<dir>/ca.crt`, a bearer token from `<dir>/token`. Both files are read at
+ * every request (the kubelet replaces them atomically, through a symlink swap, so a read never sees half a file).
+ */
+export function inClusterClient(dir: string, env: NodeJS.ProcessEnv = process.env): ApiClient {
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  const port = env['KUBERNETES_SERVICE_PORT'];
+  if (!host || !port) throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT');
+  const server = new URL(`https://${isIPv6(host) ? `[${host}]` : host}:${port}`);
+  const caFile = path.join(dir, 'ca.crt');
+  const tokenFile = path.join(dir, 'token');
+  for (const file of [caFile, tokenFile]) {
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (err) {
+      throw new Error(`in-cluster configuration: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return {
+    server,
+    requestOptions: async () => {
+      const [ca, token] = await Promise.all([readFile(caFile), readFile(tokenFile, 'utf8')]);
+      const bearer = token.trim();
+      if (bearer === '') throw new Error(`in-cluster configuration: ${tokenFile} is empty`);
+      return { ca, headers: { authorization: `Bearer ${bearer}` } };
     },
   };
 }

@@ -20,7 +20,7 @@ export async function startSource(config: Config, log: Logger, opts: { watch: bo
     return { state, source: { synced: () => manifests.synced(), stop: () => manifests.stop(), describe: () => `manifests ${config.manifests}` } };
   }
   const state = new ClusterState(false);
-  const client = await loadApiClient(config.kubeconfig);
+  const client = await loadApiClient(config.kubeconfig, { serviceAccountDir: config.serviceAccountDir });
   const api = new ApiSource(client, state, log.child({ source: 'api' }), { watchPods: config.pods === 'verified' });
   api.start();
   return { state, source: { synced: () => api.synced(), stop: () => api.stop(), describe: () => `API server ${client.server.origin}` } };
