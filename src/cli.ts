@@ -2,6 +2,7 @@
 // Command-line entry: `cluster-dns serve | zone | help | version`.
 import fs from 'node:fs';
 import { ConfigError, helpText, loadConfig } from './config.js';
+import { importCorefileCommand } from './corefile/command.js';
 import { createLogger } from './log.js';
 import { ZoneIndex } from './records/zone-index.js';
 import { serve } from './run.js';
@@ -16,6 +17,8 @@ const USAGE = `cluster-dns ${VERSION}: Kubernetes cluster DNS (a CoreDNS replace
 Usage:
   cluster-dns serve [flags]    serve DNS for the cluster zone from the API server or --manifests
   cluster-dns zone [flags]     print the records that would be served, as a zone file
+  cluster-dns import-corefile [FILE|-]
+                               print the cluster-dns config equivalent to a CoreDNS Corefile
   cluster-dns help [command]   show help
   cluster-dns version          print the version
 
@@ -49,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Usage: cluster-dns ${command} [flags]\n\n${helpText(command)}`);
     return 0;
   }
+  if (command === 'import-corefile') return importCorefileCommand(rest);
   if (command === 'serve') return serve(rest);
   if (command === 'zone') {
     await zone(rest);
