@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import { ZoneIndex } from './records/zone-index.js';
 import { serve } from './run.js';
 import { ManifestError } from './sources/manifests.js';
+import { ListenError } from './transport/listen.js';
 import { startSource, waitForSync } from './sources/index.js';
 import { zoneFile } from './zone-file.js';
 
@@ -68,7 +69,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const known = err instanceof ConfigError || err instanceof ManifestError;
-    console.error(`cluster-dns: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
+    const brief = known || err instanceof ListenError;
+    console.error(`cluster-dns: ${brief ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
     process.exitCode = known ? 2 : 1;
   },
 );

@@ -8,7 +8,7 @@ import { parseStubDomain, parseUpstream } from './forward/upstreams.js';
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'addr';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'addr' | 'listen';
 
 export interface OptionSpec {
   /** Flag name without dashes; the config file key is its camelCase form, the env var CLUSTER_DNS_<SNAKE>. */
@@ -59,6 +59,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'tcp-max-connections', kind: 'int', default: 1000, min: 1, max: 1_000_000, help: 'TCP connections accepted at once; more are closed', commands: ['serve'] },
   { name: 'sync-timeout', kind: 'int', default: 5, min: 0, max: 3600, help: 'seconds to wait for the first sync before listening (CoreDNS startup_timeout); queries are then SERVFAIL instead of NXDOMAIN until synced', commands: ['serve'] },
   { name: 'origin', kind: 'string', help: 'the served zone to print (a cluster zone, in-addr.arpa or ip6.arpa); default: the primary zone', commands: ['zone'] },
+  { name: 'metrics-addr', kind: 'listen', default: ':9153', help: 'Prometheus /metrics listener HOST:PORT (CoreDNS prometheus :9153); off disables it', commands: ['serve'] },
+  { name: 'health-addr', kind: 'listen', default: ':8080', help: 'liveness /health listener HOST:PORT (CoreDNS health :8080); off disables it', commands: ['serve'] },
+  { name: 'ready-addr', kind: 'listen', default: ':8181', help: 'readiness /ready listener HOST:PORT (CoreDNS ready :8181); off disables it', commands: ['serve'] },
+  { name: 'lameduck', kind: 'int', default: 5, min: 0, max: 300, help: 'seconds to keep answering after SIGTERM, unready, before closing (CoreDNS health lameduck 5s)', commands: ['serve'] },
+  { name: 'loadbalance', kind: 'enum', default: 'round_robin', values: ['round_robin', 'off'], help: 'shuffle the order of A/AAAA records in each answer (CoreDNS loadbalance)', commands: ['serve'] },
+  { name: 'log-queries', kind: 'bool', default: false, help: 'log one line per query: client, name, type, rcode, duration (CoreDNS log)', commands: ['serve'] },
+  { name: 'debug-records', kind: 'bool', default: false, help: 'serve GET /records?name=... on the metrics listener, to loopback clients: what the index holds for a name, and why', commands: ['serve'] },
   { name: 'log-level', kind: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'lowest level logged (JSON lines on stderr)', commands: ['serve', 'zone'] },
 ];
 
@@ -100,6 +107,14 @@ export interface Config {
   syncTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   origin?: string;
+  /** undefined: the listener is off. */
+  metricsAddr: ListenAddress | undefined;
+  healthAddr: ListenAddress | undefined;
+  readyAddr: ListenAddress | undefined;
+  lameduck: number;
+  loadbalance: 'round_robin' | 'off';
+  logQueries: boolean;
+  debugRecords: boolean;
 }
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -140,6 +155,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string): unknown {
       return String(raw);
     case 'addr':
       return parseListenAddress(String(raw), where);
+    case 'listen':
+      return String(raw) === 'off' ? null : parseListenAddress(String(raw), where);
     case 'list': {
       // A stub domain's own servers are comma-separated, so only zones split on commas.
       const raws = Array.isArray(raw) ? raw.map(String) : spec.item === 'zone' ? String(raw).split(',') : [String(raw)];
@@ -204,7 +221,8 @@ export function loadConfig(command: Command, argv: string[], env: NodeJS.Process
     if (flags.has(spec.name)) value = flags.get(spec.name);
     else if (env[envName(spec.name)] !== undefined) value = convert(spec, env[envName(spec.name)], `environment ${envName(spec.name)}`);
     else if (file[camel(spec.name)] !== undefined) value = convert(spec, file[camel(spec.name)], `config file ${configFile}: ${camel(spec.name)}`);
-    else value = spec.kind === 'addr' && spec.default !== undefined ? parseListenAddress(String(spec.default)) : spec.default;
+    else value = (spec.kind === 'addr' || spec.kind === 'listen') && spec.default !== undefined ? parseListenAddress(String(spec.default)) : spec.default;
+    if (value === null) value = undefined; // a listener turned off
     if (value !== undefined) result[spec.key ?? camel(spec.name)] = value;
   }
   const config = result as unknown as Config;
@@ -220,7 +238,7 @@ export function loadConfig(command: Command, argv: string[], env: NodeJS.Process
 
 export function helpText(command: Command): string {
   const lines = OPTIONS.filter((o) => o.commands.includes(command)).map((o) => {
-    const flag = `--${o.name}${o.kind === 'bool' ? '' : o.kind === 'enum' ? ` ${o.values!.join('|')}` : ' VALUE'}`;
+    const flag = `--${o.name}${o.kind === 'bool' ? '' : o.kind === 'enum' ? ` ${o.values!.join('|')}` : o.kind === 'listen' ? ' HOST:PORT|off' : ' VALUE'}`;
     const def = o.default !== undefined && o.default !== false ? ` (default ${Array.isArray(o.default) ? o.default.join(',') : o.default})` : '';
     return `  ${flag.padEnd(44)} ${o.help}${def}\n  ${''.padEnd(44)} env ${envName(o.name)}`;
   });

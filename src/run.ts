@@ -1,18 +1,61 @@
-// `cluster-dns serve` as a process: configuration, logging, the server, and a graceful stop on signals.
-import { loadConfig } from './config.js';
+// `cluster-dns serve` as a process: configuration, logging, the server, live reload of the --config file,
+// and a graceful stop on SIGTERM/SIGINT (unready, lameduck, drain, exit 0; a second signal exits at once).
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Config, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './serve.js';
 
+function watchConfigFile(file: string, onChange: () => void): void {
+  // Watch the folder: a mounted ConfigMap is updated by swapping a symlink, which a file watch would miss.
+  let timer: NodeJS.Timeout | undefined;
+  let last = fs.readFileSync(file, 'utf8');
+  const w = fs.watch(path.dirname(path.resolve(file)), () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      let now: string;
+      try {
+        now = fs.readFileSync(file, 'utf8');
+      } catch {
+        return onChange(); // a missing file is an invalid config: reported by the reload
+      }
+      if (now === last) return;
+      last = now;
+      onChange();
+    }, 200);
+  });
+  w.unref();
+}
+
 export async function serve(argv: string[]): Promise<number> {
   const config = loadConfig('serve', argv);
-  const log = createLogger(config.logLevel);
+  let log = createLogger(config.logLevel);
   const server = await startServer(config, log);
+  log.info('serving', { zones: config.zones, ready: server.readiness().ready });
+
+  if (config.config) {
+    watchConfigFile(config.config, () => {
+      let next: Config;
+      try {
+        next = loadConfig('serve', argv);
+      } catch (err) {
+        log.error('configuration reload failed; the previous configuration keeps serving', { error: (err as Error).message });
+        return;
+      }
+      log = createLogger(next.logLevel);
+      void server.reload(next);
+    });
+  }
+
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    log.info('stopping', { signal });
-    void server.stop().then(() => {
+    log.info('stopping', { signal, lameduckSeconds: server.config.lameduck });
+    void server.stop({ lameduckMs: server.config.lameduck * 1000 }).then(() => {
       log.info('stopped');
       process.exit(0);
     });

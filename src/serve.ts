@@ -1,171 +1,247 @@
-// Composition root of `cluster-dns serve`: source → cluster state → record index → handlers → pipeline →
-// UDP/TCP listeners, plus signal handling. Everything is created here and nowhere else.
-import os from 'node:os';
+// Composition root of `cluster-dns serve`: a core (source → index → handlers, see core.ts) behind a pipeline
+// and listeners that outlive it, the operational endpoints, live reload, and graceful stop.
+import fs from 'node:fs';
 import type { Config, ListenAddress } from './config.js';
+import { type Core, buildCore } from './core.js';
+import type { Forwarder } from './forward/forwarder.js';
+import type { LoopDetector } from './forward/loop.js';
 import type { Logger } from './log.js';
-import { parseIP } from './records/ip.js';
-import { ZoneIndex } from './records/zone-index.js';
-import { ResponseCache } from './forward/cache.js';
-import { Forwarder } from './forward/forwarder.js';
-import { LoopDetector } from './forward/loop.js';
-import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from './forward/upstreams.js';
-import { ConfigError } from './config.js';
-import { ClusterHandler } from './resolve/cluster.js';
+import { type OpsServer, type Readiness, startOpsServer } from './ops/http.js';
+import { createRegistry, newProgrammingHistogram } from './ops/metrics.js';
+import { QueryMetrics } from './ops/query-metrics.js';
+import { RCODE_NAMES, typeName } from './dns/constants.js';
+import { addressFromReverse } from './records/ip.js';
+import type { ZoneIndex } from './records/zone-index.js';
 import type { Handler } from './resolve/handler.js';
-import { startSource, waitForSync } from './sources/index.js';
-import { Pipeline } from './transport/pipeline.js';
-import { listenTcp, type TcpListener } from './transport/tcp.js';
-import { listenUdp, type UdpListener } from './transport/udp.js';
+import { waitForSync } from './sources/index.js';
+import { type DnsListeners, listenDns } from './transport/listen.js';
+import { Pipeline, type QueryEvent } from './transport/pipeline.js';
+import type { TcpListener } from './transport/tcp.js';
+import type { UdpListener } from './transport/udp.js';
 
 export interface RunningServer {
-  forwarder: Forwarder | undefined;
-  loop: LoopDetector | undefined;
-  udp: UdpListener[];
-  tcp: TcpListener[];
-  index: ZoneIndex;
-  pipeline: Pipeline;
+  readonly config: Config;
+  readonly forwarder: Forwarder | undefined;
+  readonly loop: LoopDetector | undefined;
+  readonly index: ZoneIndex;
+  readonly udp: UdpListener[];
+  readonly tcp: TcpListener[];
+  readonly pipeline: Pipeline;
+  readonly ops: OpsServer | undefined;
   synced(): boolean;
-  stop(): Promise<void>;
+  readiness(): Readiness;
+  /** Applies a new configuration without dropping queries; false (old one kept) when it cannot be applied. */
+  reload(config: Config): Promise<boolean>;
+  /** Unready at once, answers for `lameduckMs`, waits for queries in flight, then closes everything. */
+  stop(opts?: { lameduckMs?: number }): Promise<void>;
 }
 
-/** The addresses NS and ns.dns.<zone> answer with: what we listen on, without loopback (as CoreDNS). */
-export function localAddresses(listen: ListenAddress): string[] {
-  const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
-  if (listen.host !== '' && listen.host !== '0.0.0.0' && listen.host !== '::') {
-    const ip = parseIP(listen.host);
-    return ip && !isLoopback(ip.text) ? [ip.text] : [];
+const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const sameAddress = (a: ListenAddress | undefined, b: ListenAddress | undefined): boolean => a?.host === b?.host && a?.port === b?.port;
+const tcpOptions = (c: Config) => ({ idleTimeoutMs: c.tcpIdleTimeout * 1000, maxConnections: c.tcpMaxConnections, maxInFlightPerConnection: 100 });
+
+/** Waits for the first sync up to `syncTimeout` (CoreDNS startup_timeout), then logs it whenever it happens. */
+async function awaitSync(core: Core, log: Logger): Promise<void> {
+  const t0 = Date.now();
+  const counts = () => ({ ...core.state.counts(), names: core.index.recordCount() });
+  if (await waitForSync(core.source, core.config.syncTimeout * 1000)) {
+    log.info('initial sync done', { ms: Date.now() - t0, ...counts() });
+    return;
   }
-  const out: string[] = [];
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (!a.internal && !a.address.startsWith('fe80:')) out.push(parseIP(a.address)?.text ?? a.address);
-  }
-  return out;
+  log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });
+  const timer = setInterval(() => {
+    if (!core.source.synced()) return;
+    clearInterval(timer);
+    log.info('initial sync done', { ms: Date.now() - t0, ...counts() });
+  }, 100);
+  timer.unref();
 }
 
-/** Hosts to bind for a listen address: an empty host is every IPv6 and IPv4 address (one dual-stack socket). */
-function bindHosts(listen: ListenAddress): string[] {
-  if (listen.host === '') return ['::'];
-  return [listen.host === 'localhost' ? '127.0.0.1' : listen.host];
-}
+export async function startServer(initial: Config, log: Logger, extraHandlers: Handler[] = []): Promise<RunningServer> {
+  const programming = newProgrammingHistogram();
+  const hooks = { extraHandlers, onProgrammed: (kind: string, seconds: number) => programming.observe([kind], seconds) };
+  let config = initial;
+  let core = await buildCore(config, log, hooks);
+  const queryMetrics = new QueryMetrics(`dns://${config.dnsAddr.host}:${config.dnsAddr.port}`, [...config.zones, 'in-addr.arpa', 'ip6.arpa']);
+  let logQueries = config.logQueries;
+  let reloadFailures = 0;
+  let stopping = false;
 
-/** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
-function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector } | undefined {
-  if (config.noForward) return undefined;
-  let upstreams;
-  try {
-    const resolved = resolveUpstreams(config.upstreams, config.resolvConf);
-    if (resolved.note) log.warn(resolved.note);
-    upstreams = resolved.upstreams;
-  } catch (err) {
-    if (err instanceof UpstreamConfigError) throw new ConfigError(`${err.message} (or run with --no-forward)`);
-    throw err;
-  }
-  const cache = new ResponseCache({
-    maxEntries: config.cacheSize,
-    maxBytes: config.cacheMaxBytes,
-    positiveTtl: config.cacheTtl,
-    negativeTtl: config.cacheNegativeTtl,
-    servfailTtl: config.cacheServfailTtl,
-    staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
-  });
-  const loop = new LoopDetector(log.child({ component: 'loop' }));
-  const forwarder = new Forwarder(
-    upstreams,
-    config.stubDomains.map(parseStubDomain),
-    {
-      policy: config.policy,
-      tryTimeoutMs: config.upstreamTimeout,
-      queryTimeoutMs: Math.max(config.upstreamTimeout, 5000),
-      maxConcurrent: config.maxConcurrent,
-      maxFails: config.maxFails,
-      healthCheckMs: config.healthCheckInterval,
-    },
-    cache,
-    log.child({ component: 'forward' }),
-    loop,
-  );
-  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains });
-  return { forwarder, loop };
-}
-
-export async function startServer(config: Config, log: Logger, extraHandlers: Handler[] = []): Promise<RunningServer> {
-  const forwarding = createForwarder(config, log);
-  const { state, source } = await startSource(config, log, { watch: true });
-  log.info('source started', { source: source.describe() });
-  const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
-  const cluster = new ClusterHandler(index, {
-    zones: config.zones,
-    ttl: config.ttl,
-    pods: config.pods,
-    localIPs: localAddresses(config.dnsAddr),
-    synced: () => source.synced(),
-    // As kubeadm's Corefile: reverse lookups of addresses that are not the cluster's go to the forwarder.
-    fallthrough: forwarding ? ['in-addr.arpa', 'ip6.arpa'] : [],
-    external: forwarding ? (name, type) => forwarding.forwarder.lookup(name, type) : undefined,
-  });
+  const observe = (e: QueryEvent): void => {
+    queryMetrics.observe(e);
+    if (logQueries) {
+      log.info('query', {
+        client: e.client.address,
+        proto: e.proto,
+        name: e.query.name,
+        type: typeName(e.query.type),
+        rcode: RCODE_NAMES[e.reply.rcode] ?? e.reply.rcode,
+        size: e.size,
+        durationMs: Number(process.hrtime.bigint() - e.started) / 1e6,
+      });
+    }
+  };
   const pipeline = new Pipeline({
-    handlers: [...(forwarding ? [forwarding.loop.handle] : []), cluster.handle, ...extraHandlers, ...(forwarding ? [forwarding.forwarder.handle] : [])],
+    handlers: core.handlers,
+    transform: core.transform,
+    observe,
     onHandlerError: (err, query) => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type }),
   });
 
-  // As CoreDNS's startup_timeout: wait a little for the first sync so early queries are not SERVFAIL.
-  const t0 = Date.now();
-  const synced = await waitForSync(source, config.syncTimeout * 1000);
-  if (synced) log.info('initial sync done', { ms: Date.now() - t0, ...state.counts(), names: index.recordCount() });
-  else {
-    log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });
-    const timer = setInterval(() => {
-      if (!source.synced()) return;
-      clearInterval(timer);
-      log.info('initial sync done', { ms: Date.now() - t0, ...state.counts(), names: index.recordCount() });
-    }, 100);
-    timer.unref();
-  }
-
-  const onError = (err: Error): void => log.warn('socket error', { error: err.message });
-  const udp: UdpListener[] = [];
-  const tcp: TcpListener[] = [];
-  const tcpOptions = { idleTimeoutMs: config.tcpIdleTimeout * 1000, maxConnections: config.tcpMaxConnections, maxInFlightPerConnection: 100 };
+  let dns: DnsListeners;
+  let ops: OpsServer | undefined;
   try {
-    for (const host of bindHosts(config.dnsAddr)) {
-      // Port 0 (tests): UDP picks a port and TCP takes the same one, which may be busy for TCP; try again.
-      for (let attempt = 1; ; attempt++) {
-        const u = await listenUdp(pipeline, host, config.dnsAddr.port, onError);
-        try {
-          const t = await listenTcp(pipeline, host, u.address.port, tcpOptions, onError);
-          udp.push(u);
-          tcp.push(t);
-          log.info('listening', { udp: `${u.address.address}:${u.address.port}`, tcp: `${t.address.address}:${t.address.port}` });
-          break;
-        } catch (err) {
-          await u.close();
-          if (config.dnsAddr.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw err;
-        }
-      }
-    }
+    await awaitSync(core, log);
+    dns = await listenDns(pipeline, config.dnsAddr, tcpOptions(config), log);
   } catch (err) {
-    source.stop();
-    forwarding?.forwarder.close();
-    for (const l of [...udp, ...tcp]) await l.close();
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(`cannot listen on ${config.dnsAddr.host || '*'}:${config.dnsAddr.port}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`);
+    core.stop();
+    throw err;
   }
 
-  // Loop probes go out once we can hear them come back.
-  if (forwarding) for (const g of forwarding.forwarder.groups()) for (const u of g.upstreams) forwarding.loop.probe(u);
+  const readiness = (): Readiness => {
+    if (stopping) return { ready: false, detail: ['shutting down'] };
+    const detail: string[] = [];
+    if (!core.source.synced()) {
+      const waiting = core.source.watches().filter((w) => !w.status.synced);
+      detail.push(`cluster state not synced yet${waiting.length ? `: waiting for ${waiting.map((w) => `${w.kind}${w.status.lastError ? ` (${w.status.lastError})` : ''}`).join(', ')}` : ''}`);
+      return { ready: false, detail };
+    }
+    for (const name of core.loop?.detected ?? []) detail.push(`warning: forwarding loop via upstream ${name}; it is not used`);
+    return { ready: true, detail };
+  };
+
+  const records = (name: string): unknown => {
+    const lower = name.toLowerCase().replace(/\.$/, '');
+    for (const family of [4, 6] as const) {
+      const suffix = family === 4 ? '.in-addr.arpa' : '.ip6.arpa';
+      if (!lower.endsWith(suffix)) continue;
+      const ip = addressFromReverse(lower.substring(0, lower.length - suffix.length), family);
+      return ip ? { name: lower, address: ip, ...core.index.explainAddress(ip) } : { name: lower, error: 'not a complete reverse name' };
+    }
+    const zone = [...config.zones].sort((a, b) => b.length - a.length).find((z) => lower === z || lower.endsWith(`.${z}`));
+    if (!zone) return { name: lower, error: 'not in a cluster zone' };
+    const relative = lower === zone ? '' : lower.substring(0, lower.length - zone.length - 1);
+    // `_http._tcp.<svc>…` and `http.tcp.<svc>…` are one name in the index.
+    const labels = relative.split('.');
+    const base = labels.length === 5 ? labels.map((l, i) => (i < 2 ? l.replace(/^_/, '') : l)).join('.') : relative;
+    return { name: lower, zone, relativeName: base, ...(core.index.explain(base) ?? { found: false }) };
+  };
+
+  const startOps = (c: Config) =>
+    startOpsServer(
+      { metrics: c.metricsAddr, health: c.healthAddr, ready: c.readyAddr },
+      { readiness, registry: () => registry, records: c.debugRecords ? records : undefined },
+    );
+  const registry = createRegistry({
+    query: queryMetrics,
+    pipeline: () => pipeline.stats,
+    core: () => ({
+      index: core.index,
+      state: core.state,
+      forwarder: core.forwarder,
+      watches: core.source.watches(),
+      synced: core.source.synced(),
+      zones: [...config.zones, 'in-addr.arpa', 'ip6.arpa'],
+    }),
+    programming,
+    reloadFailures: () => reloadFailures,
+    plugins: () => ['kubernetes', ...(core.forwarder ? ['forward', 'cache', 'loop'] : []), ...(config.loadbalance === 'round_robin' ? ['loadbalance'] : []), ...(config.logQueries ? ['log'] : [])],
+    version: VERSION,
+  });
+  try {
+    ops = await startOps(config);
+    for (const [name, addr] of Object.entries(ops.addresses)) if (addr) log.info('listening', { [name]: addr });
+  } catch (err) {
+    await dns.close();
+    core.stop();
+    throw err;
+  }
+
+  const probeLoops = (c: Core): void => {
+    // Loop probes go out once we can hear them come back.
+    if (c.forwarder && c.loop) for (const g of c.forwarder.groups()) for (const u of g.upstreams) c.loop.probe(u);
+  };
+  probeLoops(core);
 
   return {
-    forwarder: forwarding?.forwarder,
-    loop: forwarding?.loop,
-    udp,
-    tcp,
-    index,
+    get config() {
+      return config;
+    },
+    get forwarder() {
+      return core.forwarder;
+    },
+    get loop() {
+      return core.loop;
+    },
+    get index() {
+      return core.index;
+    },
+    get udp() {
+      return dns.udp;
+    },
+    get tcp() {
+      return dns.tcp;
+    },
     pipeline,
-    synced: () => source.synced(),
-    stop: async () => {
-      source.stop();
-      forwarding?.forwarder.close();
-      await Promise.all([...udp, ...tcp].map((l) => l.close()));
+    get ops() {
+      return ops;
+    },
+    synced: () => core.source.synced(),
+    readiness,
+
+    async reload(next: Config): Promise<boolean> {
+      let fresh: Core | undefined;
+      try {
+        fresh = await buildCore(next, log, hooks);
+        // The old core keeps answering until the new one has its records (or its sync timeout passed).
+        await awaitSync(fresh, log);
+        const newDns = sameAddress(next.dnsAddr, config.dnsAddr) ? undefined : await listenDns(pipeline, next.dnsAddr, tcpOptions(next), log);
+        const opsChanged = !sameAddress(next.metricsAddr, config.metricsAddr) || !sameAddress(next.healthAddr, config.healthAddr) || !sameAddress(next.readyAddr, config.readyAddr) || next.debugRecords !== config.debugRecords;
+        const newOps = opsChanged ? await startOps(next).catch(async (err: unknown) => {
+          await newDns?.close();
+          throw err;
+        }) : undefined;
+        const old = core;
+        core = fresh;
+        config = next;
+        logQueries = next.logQueries;
+        queryMetrics.setZones([...next.zones, 'in-addr.arpa', 'ip6.arpa']); // counters continue across reloads
+        pipeline.setHandlers(core.handlers, core.transform);
+        old.stop();
+        if (newDns) {
+          const oldDns = dns;
+          dns = newDns;
+          await oldDns.close();
+        }
+        if (newOps) {
+          const oldOps = ops;
+          ops = newOps;
+          await oldOps?.close();
+        }
+        probeLoops(core);
+        log.info('configuration reloaded');
+        return true;
+      } catch (err) {
+        fresh?.stop();
+        reloadFailures++;
+        log.error('configuration reload failed; the previous configuration keeps serving', { error: (err as Error).message });
+        return false;
+      }
+    },
+
+    async stop(opts: { lameduckMs?: number } = {}): Promise<void> {
+      stopping = true;
+      const lameduckMs = opts.lameduckMs ?? 0;
+      if (lameduckMs > 0) {
+        log.info('lameduck: unready, still answering', { ms: lameduckMs });
+        await new Promise((r) => setTimeout(r, lameduckMs));
+      }
+      // Queries waiting on an upstream get their answer before the sockets close.
+      const deadline = Date.now() + 5000;
+      while (pipeline.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await dns.close();
+      await ops?.close();
+      core.stop();
     },
   };
 }

@@ -81,4 +81,6 @@ export interface Reply {
   authority: RR[];
   additional: RR[];
   ede?: ExtendedError;
+  /** Which part answered (CoreDNS's `plugin` metric label): kubernetes, forward, cache, loop. */
+  plugin?: string;
 }

@@ -1,7 +1,8 @@
 // Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
 // upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
 // order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
-import { EdeCode, Flag, Rcode } from '../dns/constants.js';
+import { EdeCode, Flag, RCODE_NAMES, Rcode } from '../dns/constants.js';
+import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import type { Logger } from '../log.js';
@@ -27,6 +28,8 @@ export interface ForwardStats {
   maxConcurrentRejects: number;
   servfails: number;
   coalesced: number;
+  /** Queries that found every upstream down (CoreDNS's healthcheck_broken). */
+  allDown: number;
 }
 
 type Outcome = { entry: CacheEntry } | { failure: string; loop?: boolean };
@@ -74,7 +77,9 @@ export class UpstreamGroup {
 }
 
 export class Forwarder {
-  readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0 };
+  readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0, allDown: 0 };
+  /** coredns_proxy_request_duration_seconds, per upstream and rcode. */
+  readonly proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private active = 0;
   readonly defaultGroup: UpstreamGroup;
@@ -125,13 +130,13 @@ export class Forwarder {
   async answer(q: ForwardQuestion): Promise<Reply> {
     const key = cacheKey(q);
     const hit = this.cache.get(key);
-    if (hit) return this.replyFrom(hit, q);
+    if (hit) return this.replyFrom(hit, q, undefined, 'cache');
     let pending = this.inflight.get(key);
     if (pending) this.stats.coalesced++;
     else {
       if (this.active >= this.opts.maxConcurrent) {
         this.stats.maxConcurrentRejects++;
-        return emptyReply(Rcode.REFUSED);
+        return { ...emptyReply(Rcode.REFUSED), plugin: 'forward' };
       }
       pending = this.fetch(key, q);
       this.inflight.set(key, pending);
@@ -140,19 +145,21 @@ export class Forwarder {
     const outcome = await pending;
     if ('entry' in outcome) return this.replyFrom(outcome.entry, q);
     const stale = this.cache.opts.staleSeconds > 0 ? this.cache.get(key, { stale: true }) : undefined;
-    if (stale && stale.kind !== 'servfail') return this.replyFrom(stale, q, 30); // RFC 8767 §4: stale answers carry a TTL of 30 s
+    if (stale && stale.kind !== 'servfail') return this.replyFrom(stale, q, 30, 'cache'); // RFC 8767 §4: stale answers carry a TTL of 30 s
     this.stats.servfails++;
     // Cached briefly, so clients retrying a dead upstream are answered at once instead of piling up.
     this.cache.put(key, { id: 0, flags: Flag.QR | Flag.RA, rcode: Rcode.SERVFAIL, question: undefined, answer: [], authority: [], additional: [], opt: undefined });
     const reply = emptyReply(Rcode.SERVFAIL);
     reply.recursionAvailable = true;
+    reply.plugin = 'forward';
     if (outcome.loop) reply.ede = { code: EdeCode.OTHER, text: outcome.failure };
     return reply;
   }
 
-  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number): Reply {
+  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, plugin = 'forward'): Reply {
     const view = ResponseCache.view(e, this.clock(), q, staleTtl);
     return {
+      plugin,
       rcode: e.rcode,
       authoritative: false,
       recursionAvailable: (e.flags & Flag.RA) !== 0,
@@ -167,6 +174,7 @@ export class Forwarder {
     if (order.length === 0) {
       const looping = group.upstreams.filter((u) => u.looping);
       if (looping.length) return { failure: this.loop?.explain(looping) ?? 'forwarding loop detected', loop: true };
+      this.stats.allDown++;
       return { failure: 'every upstream is down' };
     }
     this.active++;
@@ -177,11 +185,13 @@ export class Forwarder {
       for (const upstream of order) {
         const left = deadline - this.clock();
         if (left <= 0) break;
+        const started = process.hrtime.bigint();
         try {
           const m = await upstream.exchange(
             { name: q.name, type: q.type, qclass: q.qclass, recursionDesired: q.recursionDesired, checkingDisabled: q.checkingDisabled, dnssecOk: q.dnssecOk },
             Math.min(this.opts.tryTimeoutMs, left),
           );
+          this.proxyDuration.observe(['forward', upstream.name, RCODE_NAMES[m.rcode] ?? String(m.rcode)], Number(process.hrtime.bigint() - started) / 1e9);
           return { entry: this.store(key, m) };
         } catch (err) {
           errors.push((err as Error).message);

@@ -129,6 +129,31 @@ export class ZoneIndex implements StateListener {
     return out;
   }
 
+  /** For the /records debug view: the node of a zone-relative name, and the Service and slices it came from. */
+  explain(base: string): { node: NameNode; service: string; serviceObject: unknown; slices: string[] } | undefined {
+    const node = this.names.get(base);
+    if (!node) return undefined;
+    for (const [key, records] of this.owned) {
+      if (!records.names.has(base)) continue;
+      return {
+        node,
+        service: key,
+        serviceObject: this.state.services.get(key),
+        slices: this.state.slicesFor(key).map((s) => `${s.namespace}/${s.name}`),
+      };
+    }
+    return undefined;
+  }
+
+  /** For the /records debug view: which services and endpoints claim an address. */
+  explainAddress(ip: string): { clusterIPOf: string[]; endpointOf: Record<string, string[]>; answer: string[] } {
+    return {
+      clusterIPOf: [...(this.clusterIPs.get(ip)?.keys() ?? [])],
+      endpointOf: Object.fromEntries(this.endpointIPs.get(ip) ?? []),
+      answer: this.reverse(ip),
+    };
+  }
+
   /** Every name and its node, for `cluster-dns zone`. */
   entries(): IterableIterator<[string, NameNode]> {
     return this.names.entries();

@@ -105,7 +105,7 @@ export class ClusterHandler {
   }
 
   private finish(ctx: Ctx, outcome: Outcome): HandlerResult {
-    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [] };
+    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [], plugin: 'kubernetes' };
     if (outcome === NXDOMAIN) {
       if (this.opts.fallthrough.some((z) => ctx.zone === z || ctx.zone.endsWith(`.${z}`))) return PASS;
       if (!this.opts.synced()) {
@@ -123,11 +123,12 @@ export class ClusterHandler {
       answer: outcome.answer,
       authority: [],
       additional: outcome.additional ?? [],
+      plugin: 'kubernetes',
     };
   }
 
   private negative(ctx: Ctx, rcode: number): Reply {
-    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [] };
+    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [], plugin: 'kubernetes' };
   }
 
   soa(ctx: { zoneAsQueried: string }): RR {

@@ -15,13 +15,36 @@ const PATHS: Record<ObjectKind, string> = {
   Pod: '/api/v1/pods',
 };
 
+const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+/**
+ * CoreDNS's service_kind label. Only the EndpointSlice controller (which serves Services with a selector)
+ * manages slices, so its managed-by label tells a headless service with a selector from one without.
+ */
+function serviceKindOf(state: ClusterState, slice: ApiObject): string {
+  const ns = slice.metadata?.namespace ?? '';
+  const svc = state.services.get(`${ns}/${slice.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`);
+  if (svc && !svc.headless) return 'cluster_ip';
+  return slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'] === 'endpointslice-controller.k8s.io' ? 'headless_with_selector' : 'headless_without_selector';
+}
+
 /** CoreDNS's pod informer selector: pods in these phases can never answer. */
 const LIVE_PODS = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown';
 
 export class ApiSource {
   readonly watches: Array<{ kind: ObjectKind; watch: ListWatch }> = [];
 
-  constructor(client: ApiClient, state: ClusterState, log: Logger, opts: { watchPods: boolean; listWatch?: Partial<ListWatchOptions> }) {
+  constructor(
+    client: ApiClient,
+    state: ClusterState,
+    log: Logger,
+    opts: {
+      watchPods: boolean;
+      listWatch?: Partial<ListWatchOptions>;
+      /** DNS programming latency: an EndpointSlice change observed `seconds` after its trigger time. */
+      onProgrammed?: (serviceKind: string, seconds: number) => void;
+    },
+  ) {
     const kinds: ObjectKind[] = ['Namespace', 'Service', 'EndpointSlice', ...(opts.watchPods ? (['Pod'] as const) : [])];
     for (const kind of kinds) {
       const known = new Set<string>();
@@ -49,6 +72,10 @@ export class ApiSource {
           upsert(o) {
             known.add(objectKey(o));
             safely(o, () => applyObject(state, kind, o));
+            if (kind === 'EndpointSlice' && opts.onProgrammed) {
+              const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME] ?? '');
+              if (!Number.isNaN(trigger)) opts.onProgrammed(serviceKindOf(state, o), Math.max(0, Date.now() - trigger) / 1000);
+            }
           },
           remove(o) {
             known.delete(objectKey(o));

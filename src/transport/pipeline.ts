@@ -8,11 +8,18 @@ import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/h
 
 export type Proto = 'udp' | 'tcp';
 
+export interface Client {
+  address: string;
+  family: 4 | 6;
+}
+
 export interface QueryEvent {
   query: Query;
   reply: Reply;
   proto: Proto;
+  client: Client;
   started: bigint;
+  requestSize: number;
   size: number;
 }
 
@@ -27,20 +34,33 @@ export interface PipelineOptions {
   handlers: Handler[];
   /** Called once per answered query (metrics, query log); must be cheap. */
   observe?: (e: QueryEvent) => void;
+  /** Applied to every reply before encoding (e.g. load balancing), never to the cached original. */
+  transform?: (reply: Reply) => Reply;
   onHandlerError?: (err: unknown, query: Query) => void;
 }
 
+const UNKNOWN_CLIENT: Client = { address: '', family: 4 };
+
 export class Pipeline {
   readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
+  /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
+  inFlight = 0;
 
   constructor(private readonly opts: PipelineOptions) {}
+
+  /** Swaps the handler chain (a configuration reload); queries already running finish on the old one. */
+  setHandlers(handlers: Handler[], transform?: (reply: Reply) => Reply): void {
+    this.opts.handlers = handlers;
+    this.opts.transform = transform;
+  }
 
   private maxSize(query: Query, proto: Proto): number {
     if (proto === 'tcp') return 65535;
     return query.edns ? Math.min(query.edns.udpSize, MAX_UDP_PAYLOAD) : CLASSIC_UDP_SIZE;
   }
 
-  private encode(query: Query, reply: Reply, proto: Proto, started: bigint): Buffer {
+  private encode(query: Query, reply: Reply, proto: Proto, started: bigint, client: Client, requestSize: number): Buffer {
+    if (this.opts.transform) reply = this.opts.transform(reply);
     const opts = { maxSize: this.maxSize(query, proto), advertisedPayload: MAX_UDP_PAYLOAD };
     let buf: Buffer;
     try {
@@ -53,12 +73,12 @@ export class Pipeline {
       reply = emptyReply(Rcode.SERVFAIL);
       buf = encodeReply(query, reply, opts);
     }
-    this.opts.observe?.({ query, reply, proto, started, size: buf.length });
+    this.opts.observe?.({ query, reply, proto, client, started, requestSize, size: buf.length });
     return buf;
   }
 
   /** Returns the reply bytes, a Promise of them when a handler must wait, or undefined to stay silent. */
-  process(packet: Uint8Array, proto: Proto): Buffer | undefined | Promise<Buffer | undefined> {
+  process(packet: Uint8Array, proto: Proto, client: Client = UNKNOWN_CLIENT): Buffer | undefined | Promise<Buffer | undefined> {
     const started = process.hrtime.bigint();
     const decoded = decodeQuery(packet);
     if (decoded.kind === 'drop') {
@@ -67,24 +87,27 @@ export class Pipeline {
     }
     if (decoded.kind === 'error') {
       this.stats.malformed++;
-      return this.encode(decoded.query, emptyReply(decoded.rcode), proto, started);
+      return this.encode(decoded.query, emptyReply(decoded.rcode), proto, started, client, packet.length);
     }
     const query = decoded.query;
     this.stats.queries++;
     const result = this.run(query, 0);
     if (result instanceof Promise) {
-      return result.then(
-        (reply) => this.encode(query, reply, proto, started),
-        (err: unknown) => this.failed(err, query, proto, started),
-      );
+      this.inFlight++;
+      return result
+        .then(
+          (reply) => this.encode(query, reply, proto, started, client, packet.length),
+          (err: unknown) => this.failed(err, query, proto, started, client, packet.length),
+        )
+        .finally(() => this.inFlight--);
     }
-    return this.encode(query, result, proto, started);
+    return this.encode(query, result, proto, started, client, packet.length);
   }
 
-  private failed(err: unknown, query: Query, proto: Proto, started: bigint): Buffer {
+  private failed(err: unknown, query: Query, proto: Proto, started: bigint, client: Client, requestSize: number): Buffer {
     this.stats.handlerErrors++;
     this.opts.onHandlerError?.(err, query);
-    return this.encode(query, emptyReply(Rcode.SERVFAIL), proto, started);
+    return this.encode(query, emptyReply(Rcode.SERVFAIL), proto, started, client, requestSize);
   }
 
   /** Runs handlers from `from` until one answers; nobody answering means REFUSED (not our zone, no forwarder). */

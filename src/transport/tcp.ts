@@ -26,6 +26,7 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
       return;
     }
     sockets.add(socket);
+    const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
     const splitter = new FrameSplitter();
     let inFlight = 0;
     let ended = false;
@@ -42,7 +43,7 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
     socket.on('data', (chunk: Buffer) => {
       for (const message of splitter.push(chunk)) {
         inFlight++;
-        const reply = pipeline.process(message, 'tcp');
+        const reply = pipeline.process(message, 'tcp', client);
         if (reply instanceof Promise) void reply.then(write);
         else write(reply);
       }

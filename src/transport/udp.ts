@@ -13,7 +13,7 @@ export async function listenUdp(pipeline: Pipeline, host: string, port: number, 
   const type = isIPv6(host) ? 'udp6' : 'udp4';
   const socket = dgram.createSocket({ type, reuseAddr: false, ipv6Only: false });
   socket.on('message', (msg, rinfo) => {
-    const reply = pipeline.process(msg, 'udp');
+    const reply = pipeline.process(msg, 'udp', { address: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4 });
     if (reply === undefined) return;
     const send = (buf: Buffer | undefined): void => {
       if (buf) socket.send(buf, rinfo.port, rinfo.address, (err) => err && onError(err));

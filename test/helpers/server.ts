@@ -8,7 +8,8 @@ export interface TestServer extends RunningServer {
 }
 
 export async function startTestServer(args: string[]): Promise<TestServer> {
-  const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--no-forward', ...args], {});
+  // Every listener on a free loopback port, so several servers can run side by side.
+  const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--ready-addr', '127.0.0.1:0', '--no-forward', ...args], {});
   const server = await startServer(config, silentLogger);
   return Object.assign(server, { port: server.udp[0]!.address.port });
 }

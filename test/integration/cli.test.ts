@@ -2,6 +2,7 @@
 // the zone file that NSD must accept, and a server started while the API server is unreachable.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,9 +54,23 @@ describe('cluster-dns command line', () => {
   it('stops on an invalid manifest, naming the file and document', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdns-cli-'));
     fs.writeFileSync(path.join(dir, 'svc.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 99999}]}\n');
-    const r = await cli(['serve', '--manifests', dir, '--dns-addr', '127.0.0.1:0']);
+    const r = await cli(['serve', '--manifests', dir, '--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /svc\.yaml document 1: spec\.ports\[0\]\.port must be an integer 0-65535, got 99999/);
+  });
+
+  it('a port already taken ends start-up with one line naming the address', async () => {
+    const blocker = dgram.createSocket('udp4');
+    await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', r));
+    const port = blocker.address().port;
+    try {
+      const r = await cli(['serve', '--manifests', 'examples', '--no-forward', '--dns-addr', `127.0.0.1:${port}`, '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off']);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('cluster-dns:')).join(), `cluster-dns: cannot listen for DNS on 127.0.0.1:${port}: EADDRINUSE`);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      blocker.close();
+    }
   });
 
   it('zone prints a master file that NSD loads, SOA first, every record absolute with TTL and class', async () => {
@@ -85,7 +100,9 @@ describe('cluster-dns command line', () => {
       `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${dead}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
     );
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'serve', '--kubeconfig', kubeconfig, '--dns-addr', `127.0.0.1:${port}`, '--sync-timeout', '1', '--no-forward'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--kubeconfig', kubeconfig, '--dns-addr', `127.0.0.1:${port}`, '--sync-timeout', '1', '--no-forward', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {

@@ -34,7 +34,7 @@ $TTL 300
 
 /** cluster-dns serving the demo cluster (or `manifests`) and forwarding with `args`; never the machine's resolv.conf. */
 async function forwarding(args: string[], manifests = 'examples'): Promise<TestServer> {
-  const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--manifests', manifests, ...args], {});
+  const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', manifests, ...args], {});
   const server = await startServer(config, silentLogger);
   return Object.assign(server, { port: server.udp[0]!.address.port });
 }
@@ -261,7 +261,7 @@ describe('forwarding and cache', function () {
   it('stops start-up with a clear message for a bad --upstream or an unreadable resolv.conf', async () => {
     assert.throws(() => loadConfig('serve', ['--upstream', 'not-an-ip'], {}), /--upstream "not-an-ip": want an IP address/);
     assert.throws(() => loadConfig('serve', ['--stub-domain', 'x.cluster.local=10.0.0.1'], {}), /never forwarded/);
-    const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--manifests', 'examples', '--resolv-conf', '/nonexistent/resolv.conf'], {});
+    const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', 'examples', '--resolv-conf', '/nonexistent/resolv.conf'], {});
     await assert.rejects(startServer(config, silentLogger), (e: unknown) => e instanceof ConfigError && /cannot read \/nonexistent\/resolv\.conf: ENOENT/.test(e.message));
   });
 });

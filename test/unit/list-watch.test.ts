@@ -149,7 +149,8 @@ describe('ListWatch against a fake API server', () => {
     });
     api.next.push(410);
     startWatch();
-    await until(() => api.lists >= 3, 'two relists');
+    // Wait for the handler, not the request: the third list is counted before its reply is applied.
+    await until(() => calls.filter((c) => c.startsWith('replace')).length >= 3, 'two relists applied');
     assert.deepEqual(calls.filter((c) => c.startsWith('replace')), ['replace a,b', 'replace a', 'replace ']);
   });
 

@@ -2,3 +2,4 @@
 declare module 'node-dig-dns' {
   export default function dig(args: string[], options?: { raw?: boolean; dig?: string }): Promise<unknown>;
 }
+

@@ -1,0 +1,126 @@
+// The serving core built from one configuration: source → state → index → handlers (cluster, forwarder, loop
+// detector). A configuration reload builds a new core and swaps it in; the listeners outlive it.
+import os from 'node:os';
+import type { ClusterState } from './cluster/state.js';
+import { ConfigError, type Config, type ListenAddress } from './config.js';
+import type { Reply } from './dns/message.js';
+import { ResponseCache } from './forward/cache.js';
+import { Forwarder } from './forward/forwarder.js';
+import { LoopDetector } from './forward/loop.js';
+import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from './forward/upstreams.js';
+import type { Logger } from './log.js';
+import { parseIP } from './records/ip.js';
+import { ZoneIndex } from './records/zone-index.js';
+import { ClusterHandler } from './resolve/cluster.js';
+import type { Handler } from './resolve/handler.js';
+import { shuffleAddresses } from './resolve/loadbalance.js';
+import { type Source, startSource } from './sources/index.js';
+
+export interface Core {
+  config: Config;
+  state: ClusterState;
+  index: ZoneIndex;
+  source: Source;
+  forwarder: Forwarder | undefined;
+  loop: LoopDetector | undefined;
+  handlers: Handler[];
+  transform: ((reply: Reply) => Reply) | undefined;
+  stop(): void;
+}
+
+export interface CoreHooks {
+  onProgrammed?: (serviceKind: string, seconds: number) => void;
+  extraHandlers?: Handler[];
+}
+
+/** The addresses NS and ns.dns.<zone> answer with: what we listen on, without loopback (as CoreDNS). */
+export function localAddresses(listen: ListenAddress): string[] {
+  const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
+  if (listen.host !== '' && listen.host !== '0.0.0.0' && listen.host !== '::') {
+    const ip = parseIP(listen.host);
+    return ip && !isLoopback(ip.text) ? [ip.text] : [];
+  }
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && !a.address.startsWith('fe80:')) out.push(parseIP(a.address)?.text ?? a.address);
+  }
+  return out;
+}
+
+/** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
+function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector } | undefined {
+  if (config.noForward) return undefined;
+  let upstreams;
+  try {
+    const resolved = resolveUpstreams(config.upstreams, config.resolvConf);
+    if (resolved.note) log.warn(resolved.note);
+    upstreams = resolved.upstreams;
+  } catch (err) {
+    if (err instanceof UpstreamConfigError) throw new ConfigError(`${err.message} (or run with --no-forward)`);
+    throw err;
+  }
+  const cache = new ResponseCache({
+    maxEntries: config.cacheSize,
+    maxBytes: config.cacheMaxBytes,
+    positiveTtl: config.cacheTtl,
+    negativeTtl: config.cacheNegativeTtl,
+    servfailTtl: config.cacheServfailTtl,
+    staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
+  });
+  const loop = new LoopDetector(log.child({ component: 'loop' }));
+  const forwarder = new Forwarder(
+    upstreams,
+    config.stubDomains.map(parseStubDomain),
+    {
+      policy: config.policy,
+      tryTimeoutMs: config.upstreamTimeout,
+      queryTimeoutMs: Math.max(config.upstreamTimeout, 5000),
+      maxConcurrent: config.maxConcurrent,
+      maxFails: config.maxFails,
+      healthCheckMs: config.healthCheckInterval,
+    },
+    cache,
+    log.child({ component: 'forward' }),
+    loop,
+  );
+  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains });
+  return { forwarder, loop };
+}
+
+export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = {}): Promise<Core> {
+  const forwarding = createForwarder(config, log);
+  let started: { state: ClusterState; source: Source };
+  try {
+    started = await startSource(config, log, { watch: true, onProgrammed: hooks.onProgrammed });
+  } catch (err) {
+    forwarding?.forwarder.close();
+    throw err;
+  }
+  const { state, source } = started;
+  log.info('source started', { source: source.describe() });
+  const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
+  const cluster = new ClusterHandler(index, {
+    zones: config.zones,
+    ttl: config.ttl,
+    pods: config.pods,
+    localIPs: localAddresses(config.dnsAddr),
+    synced: () => source.synced(),
+    // As kubeadm's Corefile: reverse lookups of addresses that are not the cluster's go to the forwarder.
+    fallthrough: forwarding ? ['in-addr.arpa', 'ip6.arpa'] : [],
+    external: forwarding ? (name, type) => forwarding.forwarder.lookup(name, type) : undefined,
+  });
+  return {
+    config,
+    state,
+    index,
+    source,
+    forwarder: forwarding?.forwarder,
+    loop: forwarding?.loop,
+    handlers: [...(forwarding ? [forwarding.loop.handle] : []), cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])],
+    transform: config.loadbalance === 'round_robin' ? shuffleAddresses : undefined,
+    stop: () => {
+      source.stop();
+      forwarding?.forwarder.close();
+    },
+  };
+}
