@@ -17,7 +17,7 @@ export class ClusterState {
   private readonly slices = new Map<string, EndpointSliceInfo>();
   /** service key → slice key → slice: CoreDNS folds every slice labelled with a service into it. */
   private readonly slicesByService = new Map<string, Map<string, EndpointSliceInfo>>();
-  private readonly namespaces = new Set<string>();
+  private readonly namespaces = new Map<string, NamespaceInfo>();
   /** "namespace ip" → pod keys with that primary IP, for --pods verified. */
   private readonly podsByIP = new Map<string, Set<string>>();
   private readonly pods = new Map<string, PodInfo>();
@@ -43,6 +43,11 @@ export class ClusterState {
     for (const s of this.slices.values()) if (s.namespace === name) return true;
     for (const p of this.pods.values()) if (p.namespace === name) return true;
     return false;
+  }
+
+  /** The watched Namespace object, if any (implicit namespaces of the manifests source have none). */
+  namespace(name: string): NamespaceInfo | undefined {
+    return this.namespaces.get(name);
   }
 
   slicesFor(key: string): EndpointSliceInfo[] {
@@ -106,9 +111,10 @@ export class ClusterState {
   }
 
   upsertNamespace(n: NamespaceInfo): void {
-    if (this.namespaces.has(n.name)) return;
-    this.namespaces.add(n.name);
-    this.emitOther();
+    const known = this.namespaces.has(n.name);
+    this.namespaces.set(n.name, n);
+    // DNS sees only existence; a label change (the env-var injector's opt-out) is kept without a rebuild.
+    if (!known) this.emitOther();
   }
 
   deleteNamespace(name: string): void {

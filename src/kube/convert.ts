@@ -68,7 +68,7 @@ export function toService(o: ApiObject): ServiceInfo {
     if (!target) throw new ConversionError('spec.externalName is required for type ExternalName');
     externalName = target.toLowerCase().replace(/\.$/, '');
   }
-  return { namespace, name, kind: type, clusterIPs, headless, externalName, ports: ports.length ? ports : NO_PORTS };
+  return { namespace, name, kind: type, clusterIPs, headless, rawClusterIP: primary ?? '', externalName, ports: ports.length ? ports : NO_PORTS };
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -110,8 +110,10 @@ export function toEndpointSlice(o: ApiObject): EndpointSliceInfo {
   };
 }
 
+export const INJECT_ENV_LABEL = 'cluster-dns.io/inject-env';
+
 export function toNamespace(o: ApiObject): NamespaceInfo {
-  return { name: requireName(o, false).name };
+  return { name: requireName(o, false).name, injectEnv: o.metadata?.labels?.[INJECT_ENV_LABEL] };
 }
 
 /**

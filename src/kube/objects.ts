@@ -20,6 +20,11 @@ export interface ServiceInfo {
   clusterIPs: string[];
   /** spec.clusterIP is "None". */
   headless: boolean;
+  /**
+   * spec.clusterIP exactly as written ('' when unset): the kubelet's service variables use this text raw (primary
+   * family only, not canonicalised), so the env-var injector needs it as is.
+   */
+  rawClusterIP: string;
   /** ExternalName target without a trailing dot, lower-cased; undefined for other kinds. */
   externalName: string | undefined;
   ports: PortInfo[];
@@ -47,6 +52,8 @@ export interface EndpointSliceInfo {
 
 export interface NamespaceInfo {
   name: string;
+  /** The cluster-dns.io/inject-env label (the env-var injector's opt-out), undefined when absent. */
+  injectEnv: string | undefined;
 }
 
 export interface PodInfo {
