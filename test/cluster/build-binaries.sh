@@ -7,7 +7,10 @@
 # k8s.io/kubernetes and pins every staging module to its published v0.X.Y tag, which is the same code.
 # etcd's server is built in the same module, at the version Kubernetes itself pins (3.6.x; Debian's 3.4 is too old).
 #
-# Usage: build-binaries.sh [kube|coredns|all]   (default: all). Prints nothing but progress on stderr.
+# It also builds kubelet-envvars (test/kubelet-envvars/main.go): the kubelet's own service-variable code, which the
+# env-var injector's tests compare with ours, from the same k8s.io/kubernetes version.
+#
+# Usage: build-binaries.sh [kube|coredns|envvars|all]   (default: all). Prints nothing but progress on stderr.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
@@ -65,6 +68,28 @@ GO
   log "built kube-apiserver, kube-controller-manager, kubectl ($KUBE_VERSION) and etcd ($etcd_version)"
 }
 
+# pkg/kubelet needs modules the control plane does not, so kubelet-envvars gets a sibling scratch module with the
+# same pins instead of growing the one above. Rebuilt whenever main.go changes (the copy next to go.mod is the stamp).
+build_envvars() {
+  local out="$CACHE/kube-$KUBE_VERSION" src="$CACHE/kube-$KUBE_VERSION/envvars-src"
+  local main; main="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/kubelet-envvars/main.go"
+  if [[ -x "$out/bin/kubelet-envvars" ]] && cmp -s "$main" "$src/main.go"; then
+    return 0
+  fi
+  rm -f "$out/bin/kubelet-envvars"
+  mkdir -p "$src" "$out/bin"
+  log "building kubelet-envvars from k8s.io/kubernetes $KUBE_VERSION into $out/bin (first time: several minutes)"
+  local kmod staging_version="v0.${KUBE_VERSION#v1.}"
+  kmod="$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  {
+    printf 'module cluster-dns-kubelet-envvars\n\ngo 1.25.0\n\nrequire k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9./-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging_version"'#p' "$kmod"
+  } >"$src/go.mod"
+  cp "$main" "$src/main.go"
+  (cd "$src" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out/bin/kubelet-envvars" .)
+  log "built kubelet-envvars"
+}
+
 build_coredns() {
   local out="$CACHE/coredns-$COREDNS_VERSION"
   [[ -x "$out/bin/coredns" ]] && return 0
@@ -76,6 +101,7 @@ build_coredns() {
 case "$what" in
   kube) build_kube ;;
   coredns) build_coredns ;;
-  all) build_kube; build_coredns ;;
-  *) log "unknown target '$what' (kube|coredns|all)"; exit 2 ;;
+  envvars) build_envvars ;;
+  all) build_kube; build_coredns; build_envvars ;;
+  *) log "unknown target '$what' (kube|coredns|envvars|all)"; exit 2 ;;
 esac
