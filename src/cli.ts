@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// Command-line entry: `cluster-dns serve | zone | help | version`.
+// Command-line entry: `cluster-dns serve | zone | webhook | env | certs | help | version`.
 import fs from 'node:fs';
-import { ConfigError, helpText, loadConfig } from './config.js';
+import { certsCommand } from './certs/command.js';
+import { type Command, ConfigError, helpText, loadConfig } from './config.js';
 import { importCorefileCommand } from './corefile/command.js';
+import { envCommand } from './env/command.js';
 import { createLogger } from './log.js';
 import { ZoneIndex } from './records/zone-index.js';
 import { serve } from './run.js';
 import { ManifestError } from './sources/manifests.js';
 import { ListenError } from './transport/listen.js';
 import { startSource, waitForSync } from './sources/index.js';
+import { runWebhook } from './webhook/run.js';
 import { zoneFile } from './zone-file.js';
 
 const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -20,6 +23,10 @@ Usage:
   cluster-dns zone [flags]     print the records that would be served, as a zone file
   cluster-dns import-corefile [FILE|-]
                                print the cluster-dns config equivalent to a CoreDNS Corefile
+  cluster-dns webhook [flags]  serve the env-var injector: a mutating admission webhook adding the kubelet's
+                               service variables to new pods (HTTPS, POST /mutate)
+  cluster-dns env [flags]      print the service variables a new pod would get, as NAME=VALUE lines
+  cluster-dns certs [flags]    write a CA and a serving certificate for the webhook; optionally set its caBundle
   cluster-dns help [command]   show help
   cluster-dns version          print the version
 
@@ -37,11 +44,14 @@ async function zone(argv: string[]): Promise<void> {
   process.stdout.write(zoneFile(index, { zones: config.zones, origin, ttl: config.ttl }));
 }
 
+const COMMANDS: readonly Command[] = ['serve', 'zone', 'webhook', 'env', 'certs'];
+const isCommand = (word: string | undefined): word is Command => COMMANDS.includes(word as Command);
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const sub = rest[0];
-    if (sub === 'serve' || sub === 'zone') console.log(`Usage: cluster-dns ${sub} [flags]\n\n${helpText(sub)}`);
+    if (isCommand(sub)) console.log(`Usage: cluster-dns ${sub} [flags]\n\n${helpText(sub)}`);
     else console.log(USAGE);
     return 0;
   }
@@ -49,12 +59,26 @@ async function main(argv: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  if ((command === 'serve' || command === 'zone') && (rest.includes('--help') || rest.includes('-h'))) {
+  if (isCommand(command) && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(`Usage: cluster-dns ${command} [flags]\n\n${helpText(command)}`);
     return 0;
   }
   if (command === 'import-corefile') return importCorefileCommand(rest);
   if (command === 'serve') return serve(rest);
+  if (command === 'webhook') {
+    const config = loadConfig('webhook', rest);
+    await runWebhook(config, createLogger(config.logLevel));
+    return 0;
+  }
+  if (command === 'env') {
+    const config = loadConfig('env', rest);
+    await envCommand(config, createLogger(config.logLevel));
+    return 0;
+  }
+  if (command === 'certs') {
+    await certsCommand(loadConfig('certs', rest));
+    return 0;
+  }
   if (command === 'zone') {
     await zone(rest);
     return 0;

@@ -29,10 +29,10 @@ export interface OptionSpec {
 export type Command = 'serve' | 'zone' | 'webhook' | 'env' | 'certs';
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone'] },
-  { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config', commands: ['serve', 'zone'] },
+  { name: 'config', kind: 'string', help: 'YAML file with any of these settings (keys in camelCase)', commands: ['serve', 'zone', 'webhook'] },
+  { name: 'kubeconfig', kind: 'string', help: 'kubeconfig file; default: in-cluster config, then $KUBECONFIG, then ~/.kube/config', commands: ['serve', 'zone', 'webhook', 'env', 'certs'] },
   { name: 'service-account-dir', kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'in-cluster credentials folder (token, ca.crt), used without --kubeconfig when KUBERNETES_SERVICE_HOST is set; the token is re-read for every request', commands: ['serve', 'zone'] },
-  { name: 'manifests', kind: 'string', help: 'serve objects from a YAML/JSON file or folder instead of the API server (watched for changes)', commands: ['serve', 'zone'] },
+  { name: 'manifests', kind: 'string', help: 'serve objects from a YAML/JSON file or folder instead of the API server (watched for changes)', commands: ['serve', 'zone', 'webhook', 'env'] },
   { name: 'zone', key: 'zones', kind: 'list', item: 'zone', default: ['cluster.local'], help: 'cluster zone (repeatable; the first is primary). in-addr.arpa and ip6.arpa are always served', commands: ['serve', 'zone'] },
   { name: 'dns-addr', kind: 'addr', default: ':53', help: 'UDP and TCP listen address HOST:PORT; an empty host means every IPv4 and IPv6 address', commands: ['serve'] },
   { name: 'ttl', kind: 'int', default: 5, min: 0, max: 3600, help: 'TTL of cluster records, seconds (CoreDNS default)', commands: ['serve', 'zone'] },
@@ -66,7 +66,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'loadbalance', kind: 'enum', default: 'round_robin', values: ['round_robin', 'off'], help: 'shuffle the order of A/AAAA records in each answer (CoreDNS loadbalance)', commands: ['serve'] },
   { name: 'log-queries', kind: 'bool', default: false, help: 'log one line per query: client, name, type, rcode, duration (CoreDNS log)', commands: ['serve'] },
   { name: 'debug-records', kind: 'bool', default: false, help: 'serve GET /records?name=... on the metrics listener, to loopback clients: what the index holds for a name, and why', commands: ['serve'] },
-  { name: 'log-level', kind: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'lowest level logged (JSON lines on stderr)', commands: ['serve', 'zone'] },
+  { name: 'log-level', kind: 'enum', default: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'lowest level logged (JSON lines on stderr)', commands: ['serve', 'zone', 'webhook', 'env'] },
+  // env-var injector (webhook, env, certs)
+  { name: 'listen', key: 'webhookAddr', kind: 'addr', default: ':8443', help: 'HTTPS listen address HOST:PORT of the webhook (POST /mutate, GET /healthz, /readyz)', commands: ['webhook'] },
+  { name: 'tls-cert', kind: 'string', help: 'serving certificate (PEM, chain allowed) of the webhook; reloaded when the file changes', commands: ['webhook'] },
+  { name: 'tls-key', kind: 'string', help: 'private key (PEM) of --tls-cert; reloaded when the file changes', commands: ['webhook'] },
+  { name: 'own-namespace', kind: 'string', help: "the webhook's own namespace, never mutated (as kube-system); default: the service account's namespace when in a cluster", commands: ['webhook'] },
+  { name: 'max-env-bytes', kind: 'int', default: 32_768, min: 0, max: 16 * 1024 * 1024, help: 'inject no service variables into a pod when they would take more bytes than this (NAME=VALUE and a NUL each); an admission warning says so', commands: ['webhook', 'env'] },
+  { name: 'env-from-containers', kind: 'enum', default: 'skip', values: ['skip', 'inject'], help: 'containers with envFrom: skip (leave their service variables to the kubelet, which ranks envFrom above them) or inject (an env entry outranks envFrom)', commands: ['webhook', 'env'] },
+  { name: 'namespace', kind: 'string', help: "the new pod's namespace; default: the --pod file's, else default", commands: ['env'] },
+  { name: 'pod', kind: 'string', help: 'a Pod manifest (YAML/JSON): print what each of its containers would get, after its own env, annotations and enableServiceLinks', commands: ['env'] },
+  { name: 'no-service-links', kind: 'bool', default: false, help: 'as enableServiceLinks: false (only the kubernetes service of default)', commands: ['env'] },
+  { name: 'out', kind: 'string', help: 'folder for ca.crt, ca.key, tls.crt, tls.key; an existing ca.crt/ca.key pair there is reused, so the caBundle stays valid', commands: ['certs'] },
+  { name: 'hosts', kind: 'string', default: 'cluster-dns-webhook.cluster-dns.svc', help: 'comma-separated DNS names and IP addresses the serving certificate is valid for', commands: ['certs'] },
+  { name: 'valid-days', kind: 'int', default: 365, min: 1, max: 3650, help: 'validity of the serving certificate, days (a new CA is valid 10 years)', commands: ['certs'] },
+  { name: 'patch-webhook', kind: 'string', help: "set caBundle of every webhook of this MutatingWebhookConfiguration to the CA, through --kubeconfig (from the user's machine: the webhook needs no write access)", commands: ['certs'] },
 ];
 
 export interface ListenAddress {
@@ -107,6 +121,20 @@ export interface Config {
   syncTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   origin?: string;
+  // env-var injector
+  webhookAddr: ListenAddress;
+  tlsCert?: string;
+  tlsKey?: string;
+  ownNamespace?: string;
+  maxEnvBytes: number;
+  envFromContainers: 'skip' | 'inject';
+  namespace?: string;
+  pod?: string;
+  noServiceLinks: boolean;
+  out?: string;
+  hosts: string;
+  validDays: number;
+  patchWebhook?: string;
   /** undefined: the listener is off. */
   metricsAddr: ListenAddress | undefined;
   healthAddr: ListenAddress | undefined;
