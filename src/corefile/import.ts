@@ -33,7 +33,6 @@ const COREDNS_HEALTH = ':8080';
 const COREDNS_READY = ':8181';
 
 const REASONS: Record<string, string> = {
-  reload: 'cluster-dns reads its config at start: restart it after a change (the manifests name the ConfigMap after its content, so applying a changed config rolls the pods)',
   autopath: 'not supported: clients walk their search path themselves',
   hosts: 'not supported: no static records',
   file: 'not supported: no zone files are served',
@@ -164,6 +163,8 @@ class Importer {
         return;
       case 'loop':
         return; // cluster-dns detects loops itself, and drops the looping upstream instead of exiting
+      case 'reload':
+        return; // cluster-dns reloads its --config file when it changes (a ConfigMap update included)
       case 'log':
         this.mainLog = true;
         this.set('logQueries', true);
