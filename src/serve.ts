@@ -15,7 +15,9 @@ import type { ZoneIndex } from './records/zone-index.js';
 import type { Handler } from './resolve/handler.js';
 import { waitForSync } from './sources/index.js';
 import { type DnsListeners, listenDns } from './transport/listen.js';
-import { Pipeline, type QueryEvent } from './transport/pipeline.js';
+import { AnswerCache } from './transport/answer-cache.js';
+import { type FastPath, Pipeline, type QueryEvent } from './transport/pipeline.js';
+import { addressRotations } from './resolve/loadbalance.js';
 import type { TcpListener } from './transport/tcp.js';
 import type { UdpListener } from './transport/udp.js';
 
@@ -81,9 +83,21 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
       });
     }
   };
+  // Cluster answers are served from encoded bytes while the index is unchanged (not when every query is logged).
+  const answerCache = new AnswerCache(queryMetrics);
+  let epoch = 0;
+  const fastPathFor = (c: Core, cfg: Config): FastPath | undefined =>
+    cfg.logQueries
+      ? undefined
+      : {
+          cache: answerCache,
+          generation: () => epoch * 2 ** 32 + c.index.generation,
+          variants: cfg.loadbalance === 'round_robin' ? (r) => addressRotations(r) : (r) => [r],
+        };
   const pipeline = new Pipeline({
     handlers: core.handlers,
     transform: core.transform,
+    fastPath: fastPathFor(core, config),
     observe,
     onHandlerError: (err, query) => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type }),
   });
@@ -206,7 +220,8 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
         config = next;
         logQueries = next.logQueries;
         queryMetrics.setZones([...next.zones, 'in-addr.arpa', 'ip6.arpa']); // counters continue across reloads
-        pipeline.setHandlers(core.handlers, core.transform);
+        epoch++;
+        pipeline.setHandlers(core.handlers, core.transform, fastPathFor(core, next));
         old.stop();
         if (newDns) {
           const oldDns = dns;

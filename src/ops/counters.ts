@@ -1,64 +1,77 @@
-// Plain counters and histograms for the hot path: a Map increment per event, no label validation, no
-// allocation beyond the key string. They are read and exported only when /metrics is scraped.
+// Plain counters and histograms for the hot path. A series is a small mutable cell looked up once by its
+// label values; callers on the hottest path keep the cell and just increment it. They are read and exported
+// only when /metrics is scraped.
 
 const SEP = '\u0000';
 
+export interface Cell {
+  n: number;
+}
+
 export class LabeledCounter {
-  private readonly values = new Map<string, number>();
+  private readonly cells = new Map<string, Cell>();
   constructor(readonly labelNames: readonly string[]) {}
 
-  inc(labelValues: readonly string[], by = 1): void {
+  cell(labelValues: readonly string[]): Cell {
     const key = labelValues.join(SEP);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    let c = this.cells.get(key);
+    if (!c) this.cells.set(key, (c = { n: 0 }));
+    return c;
   }
 
-  /** For callers that build the key themselves with `key()` once and reuse it. */
-  incKey(key: string, by = 1): void {
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-
-  static key(labelValues: readonly string[]): string {
-    return labelValues.join(SEP);
+  inc(labelValues: readonly string[], by = 1): void {
+    this.cell(labelValues).n += by;
   }
 
   *entries(): Generator<[Record<string, string>, number]> {
-    for (const [key, value] of this.values) yield [labelsOf(this.labelNames, key), value];
+    for (const [key, c] of this.cells) yield [labelsOf(this.labelNames, key), c.n];
   }
 
   total(): number {
     let n = 0;
-    for (const v of this.values.values()) n += v;
+    for (const c of this.cells.values()) n += c.n;
     return n;
   }
 }
 
 export interface HistogramSeries {
+  /** Upper bounds, shared with the histogram. */
+  buckets: readonly number[];
   /** Non-cumulative counts per bucket, plus one for +Inf. */
   counts: number[];
   sum: number;
   count: number;
 }
 
+export function observeSeries(s: HistogramSeries, value: number): void {
+  let i = 0;
+  const b = s.buckets;
+  while (i < b.length && value > b[i]!) i++;
+  s.counts[i]!++;
+  s.sum += value;
+  s.count++;
+}
+
 export class PlainHistogram {
-  private readonly series = new Map<string, HistogramSeries>();
+  private readonly map = new Map<string, HistogramSeries>();
   constructor(
     readonly labelNames: readonly string[],
     readonly buckets: readonly number[],
   ) {}
 
-  observe(labelValues: readonly string[], value: number): void {
+  series(labelValues: readonly string[]): HistogramSeries {
     const key = labelValues.join(SEP);
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
-    let i = 0;
-    while (i < this.buckets.length && value > this.buckets[i]!) i++;
-    s.counts[i]!++;
-    s.sum += value;
-    s.count++;
+    let s = this.map.get(key);
+    if (!s) this.map.set(key, (s = { buckets: this.buckets, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
+    return s;
+  }
+
+  observe(labelValues: readonly string[], value: number): void {
+    observeSeries(this.series(labelValues), value);
   }
 
   *entries(): Generator<[Record<string, string>, HistogramSeries]> {
-    for (const [key, s] of this.series) yield [labelsOf(this.labelNames, key), s];
+    for (const [key, s] of this.map) yield [labelsOf(this.labelNames, key), s];
   }
 }
 

@@ -1,12 +1,32 @@
-// Per-query accounting with CoreDNS's metric names and labels (plugin/metrics/vars), kept in plain counters:
-// a few Map increments per query. Exported by metrics.ts at scrape time.
+// Per-query accounting with CoreDNS's metric names and labels (plugin/metrics/vars), kept in plain cells.
+// The answer cache keeps the cells of each cached answer, so a fast-path reply costs a few increments.
 import { RCODE_NAMES, typeName } from '../dns/constants.js';
-import type { QueryEvent } from '../transport/pipeline.js';
-import { LabeledCounter, PlainHistogram, exponentialBuckets } from './counters.js';
+import type { Proto, QueryEvent } from '../transport/pipeline.js';
+import { type Cell, type HistogramSeries, LabeledCounter, PlainHistogram, exponentialBuckets, observeSeries } from './counters.js';
 
 /** The qtypes CoreDNS reports by name; everything else is `other` (bounded label cardinality). */
 const REPORTED_TYPES = new Set(['A', 'AAAA', 'CNAME', 'DNSKEY', 'DS', 'MX', 'NSEC3', 'NSEC', 'NS', 'PTR', 'RRSIG', 'SOA', 'SRV', 'TXT', 'HTTPS', 'SVCB', 'IXFR', 'AXFR', 'ANY']);
 const SIZE_BUCKETS = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3];
+
+/** What a query's accounting depends on. */
+export interface QueryShape {
+  lowerName: string;
+  type: number;
+  rcode: number;
+  plugin: string;
+  dnssecOk: boolean;
+  proto: Proto;
+  family: 4 | 6;
+}
+
+export interface MetricCells {
+  request: Cell;
+  response: Cell;
+  doRequest: Cell | undefined;
+  duration: HistogramSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+}
 
 export class QueryMetrics {
   readonly requests = new LabeledCounter(['server', 'zone', 'view', 'proto', 'family', 'type']);
@@ -34,15 +54,39 @@ export class QueryMetrics {
     return '.';
   }
 
-  readonly observe = (e: QueryEvent): void => {
-    const zone = this.zoneOf(e.query.lowerName);
-    const t = typeName(e.query.type);
+  cells(q: QueryShape): MetricCells {
+    const zone = this.zoneOf(q.lowerName);
+    const t = typeName(q.type);
     const s = this.server;
-    this.requests.inc([s, zone, '', e.proto, e.client.family === 6 ? '2' : '1', REPORTED_TYPES.has(t) ? t : 'other']);
-    this.responses.inc([s, zone, '', RCODE_NAMES[e.reply.rcode] ?? String(e.reply.rcode), e.reply.plugin ?? '']);
-    if (e.query.edns?.dnssecOk) this.doRequests.inc([s, zone, '']);
-    this.duration.observe([s, zone, ''], Number(process.hrtime.bigint() - e.started) / 1e9);
-    this.requestSize.observe([s, zone, '', e.proto], e.requestSize);
-    this.responseSize.observe([s, zone, '', e.proto], e.size);
+    return {
+      request: this.requests.cell([s, zone, '', q.proto, q.family === 6 ? '2' : '1', REPORTED_TYPES.has(t) ? t : 'other']),
+      response: this.responses.cell([s, zone, '', RCODE_NAMES[q.rcode] ?? String(q.rcode), q.plugin]),
+      doRequest: q.dnssecOk ? this.doRequests.cell([s, zone, '']) : undefined,
+      duration: this.duration.series([s, zone, '']),
+      requestSize: this.requestSize.series([s, zone, '', q.proto]),
+      responseSize: this.responseSize.series([s, zone, '', q.proto]),
+    };
+  }
+
+  static record(c: MetricCells, seconds: number, requestSize: number, responseSize: number): void {
+    c.request.n++;
+    c.response.n++;
+    if (c.doRequest) c.doRequest.n++;
+    observeSeries(c.duration, seconds);
+    observeSeries(c.requestSize, requestSize);
+    observeSeries(c.responseSize, responseSize);
+  }
+
+  readonly observe = (e: QueryEvent): void => {
+    const cells = this.cells({
+      lowerName: e.query.lowerName,
+      type: e.query.type,
+      rcode: e.reply.rcode,
+      plugin: e.reply.plugin ?? '',
+      dnssecOk: e.query.edns?.dnssecOk ?? false,
+      proto: e.proto,
+      family: e.client.family,
+    });
+    QueryMetrics.record(cells, Number(process.hrtime.bigint() - e.started) / 1e9, e.requestSize, e.size);
   };
 }

@@ -19,3 +19,21 @@ export function shuffleAddresses(reply: Reply): Reply {
   positions.forEach((p, k) => (shuffled[p] = records[k]!));
   return { ...reply, answer: shuffled };
 }
+
+/**
+ * The fast path's form of load balancing: up to `max` rotations of the address records, served in turn, so a
+ * cached answer still spreads clients over every address.
+ */
+export function addressRotations(reply: Reply, max = 8): Reply[] {
+  const answer = reply.answer;
+  const positions: number[] = [];
+  for (let i = 0; i < answer.length; i++) if (answer[i]!.type === RRType.A || answer[i]!.type === RRType.AAAA) positions.push(i);
+  if (positions.length < 2) return [reply];
+  const out: Reply[] = [];
+  for (let r = 0; r < Math.min(positions.length, max); r++) {
+    const rotated = answer.slice();
+    positions.forEach((p, k) => (rotated[p] = answer[positions[(k + r) % positions.length]!]!));
+    out.push({ ...reply, answer: rotated });
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import { decodeQuery } from '../dns/decode.js';
 import { encodeReply } from '../dns/encode.js';
 import type { Query, Reply } from '../dns/message.js';
 import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
+import { type AnswerCache, type FastQuestion, fastQuestion } from './answer-cache.js';
 
 export type Proto = 'udp' | 'tcp';
 
@@ -30,8 +31,17 @@ export interface PipelineStats {
   handlerErrors: number;
 }
 
+/** The fast path for cluster answers (answer-cache.ts), valid while `generation()` is unchanged. */
+export interface FastPath {
+  cache: AnswerCache;
+  generation: () => number;
+  /** Load-balancing rotations to cache for a reply; [reply] when it has nothing to rotate. */
+  variants: (reply: Reply) => Reply[];
+}
+
 export interface PipelineOptions {
   handlers: Handler[];
+  fastPath?: FastPath;
   /** Called once per answered query (metrics, query log); must be cheap. */
   observe?: (e: QueryEvent) => void;
   /** Applied to every reply before encoding (e.g. load balancing), never to the cached original. */
@@ -41,6 +51,11 @@ export interface PipelineOptions {
 
 const UNKNOWN_CLIENT: Client = { address: '', family: 4 };
 
+/** Only authoritative answers from the index: their bytes change only when the index generation does. */
+function cacheable(reply: Reply): boolean {
+  return reply.plugin === 'kubernetes' && reply.authoritative && !reply.truncated && !reply.ede && (reply.rcode === Rcode.NOERROR || reply.rcode === Rcode.NXDOMAIN);
+}
+
 export class Pipeline {
   readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
@@ -49,9 +64,10 @@ export class Pipeline {
   constructor(private readonly opts: PipelineOptions) {}
 
   /** Swaps the handler chain (a configuration reload); queries already running finish on the old one. */
-  setHandlers(handlers: Handler[], transform?: (reply: Reply) => Reply): void {
+  setHandlers(handlers: Handler[], transform?: (reply: Reply) => Reply, fastPath?: FastPath): void {
     this.opts.handlers = handlers;
     this.opts.transform = transform;
+    this.opts.fastPath = fastPath;
   }
 
   private maxSize(query: Query, proto: Proto): number {
@@ -78,8 +94,22 @@ export class Pipeline {
   }
 
   /** Returns the reply bytes, a Promise of them when a handler must wait, or undefined to stay silent. */
-  process(packet: Uint8Array, proto: Proto, client: Client = UNKNOWN_CLIENT): Buffer | undefined | Promise<Buffer | undefined> {
+  process(packet: Buffer, proto: Proto, client: Client = UNKNOWN_CLIENT): Buffer | undefined | Promise<Buffer | undefined> {
     const started = process.hrtime.bigint();
+    const fast = this.opts.fastPath;
+    const fq = fast ? fastQuestion(packet) : undefined;
+    let generation = 0;
+    if (fast && fq) {
+      generation = fast.generation();
+      const hit = fast.cache.get(fq.key, generation);
+      if (hit) {
+        const out = fast.cache.reply(packet, fq, hit, proto, client.family, started);
+        if (out) {
+          this.stats.queries++;
+          return out;
+        }
+      }
+    }
     const decoded = decodeQuery(packet);
     if (decoded.kind === 'drop') {
       this.stats.dropped[decoded.reason] = (this.stats.dropped[decoded.reason] ?? 0) + 1;
@@ -93,6 +123,7 @@ export class Pipeline {
     this.stats.queries++;
     const result = this.run(query, 0);
     if (result instanceof Promise) {
+      // Answers that needed another server (forwarding, ExternalName chasing) are never fast-path cached.
       this.inFlight++;
       return result
         .then(
@@ -101,7 +132,37 @@ export class Pipeline {
         )
         .finally(() => this.inFlight--);
     }
-    return this.encode(query, result, proto, started, client, packet.length);
+    const out = this.encode(query, result, proto, started, client, packet.length);
+    if (fast && fq && cacheable(result)) this.remember(fast, fq, query, result, generation);
+    return out;
+  }
+
+  /** Stores the encoded sections of an authoritative cluster answer (one per load-balancing rotation). */
+  private remember(fast: FastPath, fq: FastQuestion, query: Query, reply: Reply, generation: number): void {
+    const variants: Buffer[] = [];
+    let header: Buffer | undefined;
+    for (const v of fast.variants(reply)) {
+      let full: Buffer;
+      try {
+        full = encodeReply(query, v, { maxSize: 65535, advertisedPayload: MAX_UDP_PAYLOAD });
+      } catch {
+        return; // not encodable (the full path answered SERVFAIL): nothing to cache
+      }
+      if (full[2]! & 0x02) return; // TC: never cached
+      header ??= full;
+      variants.push(full.subarray(fq.end, full.length - (fq.edns ? 11 : 0)));
+    }
+    if (!header) return;
+    fast.cache.set(fq.key, generation, {
+      variants,
+      next: 0,
+      flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef),
+      an: header.readUInt16BE(6),
+      ns: header.readUInt16BE(8),
+      ar: header.readUInt16BE(10) - (fq.edns ? 1 : 0),
+      shape: { lowerName: query.lowerName, type: query.type, rcode: reply.rcode, plugin: reply.plugin ?? '' },
+      cells: [],
+    });
   }
 
   private failed(err: unknown, query: Query, proto: Proto, started: bigint, client: Client, requestSize: number): Buffer {

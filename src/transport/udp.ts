@@ -15,11 +15,9 @@ export async function listenUdp(pipeline: Pipeline, host: string, port: number, 
   socket.on('message', (msg, rinfo) => {
     const reply = pipeline.process(msg, 'udp', { address: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4 });
     if (reply === undefined) return;
-    const send = (buf: Buffer | undefined): void => {
-      if (buf) socket.send(buf, rinfo.port, rinfo.address, (err) => err && onError(err));
-    };
-    if (reply instanceof Promise) void reply.then(send);
-    else send(reply);
+    // No send callback on the hot path: it costs a tick per reply; send errors reach the socket's 'error' event.
+    if (reply instanceof Promise) void reply.then((buf) => buf && socket.send(buf, rinfo.port, rinfo.address));
+    else socket.send(reply, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
