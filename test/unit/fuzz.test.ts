@@ -14,19 +14,6 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const { Packet } = dns2;
 
-/**
- * startTestServer binds TCP to the port the kernel gave UDP; on a busy machine that TCP port can already be in use
- * (EADDRINUSE), so a few attempts are made.
- */
-async function startServer(args: string[]): Promise<TestServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestServer(args);
-    } catch (err) {
-      if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
-    }
-  }
-}
 
 const SEED = process.env['FUZZ_SEED'] !== undefined ? Number(process.env['FUZZ_SEED']) >>> 0 : (Date.now() ^ (process.pid << 10)) >>> 0;
 
@@ -441,7 +428,7 @@ describe('fuzz (seeded)', function () {
     console.log(`      fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
     process.on('uncaughtException', record);
     process.on('unhandledRejection', record);
-    server = await startServer(['--manifests', 'examples']);
+    server = await startTestServer(['--manifests', 'examples']);
   });
   after(async () => {
     process.off('uncaughtException', record);

@@ -12,19 +12,6 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const { Packet } = dns2;
 
-/**
- * startTestServer binds TCP to the port the kernel gave UDP; on a busy machine that TCP port can already be in use
- * (EADDRINUSE), so a few attempts are made.
- */
-async function startServer(args: string[]): Promise<TestServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestServer(args);
-    } catch (err) {
-      if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
-    }
-  }
-}
 
 const A = 1;
 const AAAA = 28;
@@ -163,7 +150,7 @@ describe('transport (UDP and TCP listeners)', function () {
   let server: TestServer;
 
   before(async () => {
-    server = await startServer(['--manifests', 'examples']);
+    server = await startTestServer(['--manifests', 'examples']);
   });
   after(async () => {
     await server?.stop();
@@ -313,7 +300,7 @@ describe('transport (UDP and TCP listeners)', function () {
 
     before(async () => {
       dir = tmpManifests();
-      big = await startServer(['--manifests', dir]);
+      big = await startTestServer(['--manifests', dir]);
     });
     after(async () => {
       await big?.stop();
@@ -368,7 +355,7 @@ describe('transport (UDP and TCP listeners)', function () {
   describe('TCP idle timeout', () => {
     let idle: TestServer;
     before(async () => {
-      idle = await startServer(['--manifests', 'examples', '--tcp-idle-timeout', '1']);
+      idle = await startTestServer(['--manifests', 'examples', '--tcp-idle-timeout', '1']);
     });
     after(async () => {
       await idle?.stop();
