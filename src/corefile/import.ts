@@ -5,7 +5,7 @@
 import yaml from 'js-yaml';
 import { parseListenAddress } from '../config.js';
 import { parseUpstream } from '../forward/upstreams.js';
-import { CorefileError, parseCorefile, parseDuration, parseServerKey, type Directive, type ServerBlock } from './parse.js';
+import { CorefileError, parseCorefile, parseDuration, parseServerKey, type Directive, type ServerBlock, type ServerKey } from './parse.js';
 
 export { CorefileError } from './parse.js';
 
@@ -59,6 +59,7 @@ const REASONS: Record<string, string> = {
   root: 'not needed: no files are read', import: 'only snippets of the same file can be imported',
 };
 
+const zonesOf = (keys: ServerKey[]): string[] => keys.map((k) => k.zone);
 const isReverse = (z: string): boolean => z === 'in-addr.arpa' || z === 'ip6.arpa' || z.endsWith('.in-addr.arpa') || z.endsWith('.ip6.arpa') || z.includes('/');
 const seconds = (ms: number): number => Math.ceil(ms / 1000);
 
@@ -68,6 +69,8 @@ class Importer {
   private readonly stubs = new Map<string, string[]>();
   private mainCache: string | undefined;
   private mainLog = false;
+  private globalForward = false;
+  private mainZones: ServerKey[] = [];
 
   constructor(private readonly source: string) {}
 
@@ -112,14 +115,14 @@ class Importer {
     const main = blocks.find((b) => b.directives.some((d) => d.name === 'kubernetes')) ?? blocks.find((b) => b.keys.some((k) => k.startsWith('.'))) ?? blocks[0];
     if (main === undefined) throw new CorefileError('no server blocks');
     const mainKeys = main.keys.map(parseServerKey);
+    this.mainZones = mainKeys;
     const port = mainKeys[0]!.port;
     if (port !== 53) this.set('dnsAddr', `:${port}`);
     for (const k of mainKeys) if (k.scheme !== 'dns') this.note(main, `server block ${main.keys.join(' ')}`, `${k.scheme}:// listeners are not supported: cluster-dns serves plain DNS over UDP and TCP`);
     if (!main.directives.some((d) => d.name === 'kubernetes')) this.note(main, 'kubernetes', 'no kubernetes plugin in the Corefile: cluster-dns serves the cluster zone (cluster.local unless zone says otherwise) all the same');
 
-    let forwarded = false;
     for (const d of main.directives) {
-      if (d.name === 'forward') forwarded = this.forward(d, mainKeys.map((k) => k.zone), true) || forwarded;
+      if (d.name === 'forward') this.forward(d, mainKeys.map((k) => k.zone), true);
       else this.mainDirective(d);
     }
     if (!main.directives.some((d) => d.name === 'cache')) this.set('cacheTtl', 0);
@@ -141,21 +144,24 @@ class Importer {
         continue;
       }
       for (const d of block.directives) {
-        if (d.name === 'forward') forwarded = this.forward(d, keys.map((k) => k.zone), false) || forwarded;
+        if (d.name === 'forward') this.forward(d, keys.map((k) => k.zone), false);
         else if (d.name === 'errors' || d.name === 'loop') continue;
         else if (d.name === 'cache' && this.mainCache === [d.args, d.block?.map((s) => [s.name, ...s.args])].flat(2).join(' ')) continue;
         else if (d.name === 'log' && this.mainLog) continue;
         else this.note(d, `${label}: ${d.name}`, 'settings apply to every forwarded name, per-domain settings are not supported');
       }
     }
-    if (!forwarded) this.set('noForward', true);
     if (this.stubs.size > 0) this.set('stubDomain', [...this.stubs].map(([domain, addrs]) => `${domain}=${addrs.join(',')}`));
+    if (!this.globalForward && this.stubs.size === 0) this.set('noForward', true);
+    else if (!this.globalForward) {
+      this.note(main, '(no forward .)', 'stub domains need forwarding on, so cluster-dns also forwards every other name, to the nameservers of /etc/resolv.conf (CoreDNS answered them SERVFAIL)');
+    }
   }
 
   private mainDirective(d: Directive): void {
     switch (d.name) {
       case 'kubernetes':
-        return this.kubernetes(d);
+        return this.kubernetes(d, zonesOf(this.mainZones));
       case 'cache':
         return this.cache(d);
       case 'errors':
@@ -209,14 +215,14 @@ class Importer {
     }
   }
 
-  private kubernetes(d: Directive): void {
-    const zones = d.args.map((z) => (z === '.' ? '.' : z.toLowerCase().replace(/\.$/, '')));
+  /** `blockZones`: the server block's, which CoreDNS uses when the directive names none. */
+  private kubernetes(d: Directive, blockZones: string[]): void {
+    const zones = (d.args.length > 0 ? d.args : blockZones).map((z) => (z === '.' ? '.' : z.toLowerCase().replace(/\.$/, '')));
     const cluster = zones.filter((z) => !isReverse(z) && z !== '.');
     const partialReverse = zones.filter((z) => isReverse(z) && z !== 'in-addr.arpa' && z !== 'ip6.arpa');
     if (partialReverse.length > 0) this.note(d, `kubernetes ${partialReverse.join(' ')}`, 'cluster-dns answers PTR for cluster addresses anywhere in in-addr.arpa and ip6.arpa, and forwards the rest');
     if (zones.includes('.')) this.note(d, 'kubernetes .', 'the root cannot be a cluster zone');
     if (cluster.length > 0) this.set('zone', cluster);
-    else if (d.args.length === 0) this.note(d, 'kubernetes (no zones)', "the server block's zones are not carried over: cluster-dns serves cluster.local unless zone says otherwise");
     this.set('ttl', 5);
     this.set('pods', 'disabled'); // CoreDNS's default when there is no `pods` line
     let fallthroughReverse = false;
@@ -324,12 +330,12 @@ class Importer {
     }
   }
 
-  /** Returns whether the directive forwards anything. `global`: it is in the main server block. */
-  private forward(d: Directive, blockZones: string[], global: boolean): boolean {
+  /** Upstreams for `.` or stub domains. `global`: the directive is in the main server block. */
+  private forward(d: Directive, blockZones: string[], global: boolean): void {
     const [fromRaw, ...to] = d.args;
     if (fromRaw === undefined || to.length === 0) {
       this.note(d, `forward ${d.args.join(' ')}`, 'want FROM TO...');
-      return false;
+      return;
     }
     const from = fromRaw === '.' ? '.' : fromRaw.toLowerCase().replace(/\.$/, '');
     const addresses: string[] = [];
@@ -347,7 +353,6 @@ class Importer {
         files.push(addr);
       }
     }
-    let any = false;
     for (const zone of blockZones) {
       const domain = from === '.' ? zone : zone === '.' ? from : from === zone || from.endsWith(`.${zone}`) ? from : undefined;
       if (domain === undefined) {
@@ -355,18 +360,15 @@ class Importer {
         continue;
       }
       if (domain === '.') {
-        any = true;
+        if (addresses.length > 0 || files.length > 0) this.globalForward = true;
         if (addresses.length > 0) {
           this.set('upstream', addresses);
           if (files.length > 0) this.note(d, `forward . ${files.join(' ')}`, 'upstreams are either addresses or one resolv.conf: the addresses are kept');
         } else if (files.length > 0) {
           this.set('resolvConf', files[0]);
           if (files.length > 1) this.note(d, `forward . ${files.slice(1).join(' ')}`, 'one resolv.conf only: the first is kept');
-        } else {
-          any = false;
         }
       } else if (addresses.length > 0) {
-        any = true;
         this.stubs.set(domain, [...(this.stubs.get(domain) ?? []), ...addresses]);
         if (files.length > 0) this.note(d, `forward ${domain} ${files.join(' ')}`, 'a stub domain takes addresses, not a resolv.conf');
       } else {
@@ -374,7 +376,6 @@ class Importer {
       }
     }
     for (const s of d.block ?? []) this.forwardOption(s, global);
-    return any;
   }
 
   private forwardOption(s: Directive, global: boolean): void {

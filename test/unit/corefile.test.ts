@@ -111,14 +111,13 @@ lab.example:53 {
     ],
   },
   {
-    name: 'no pods line, no cache, no forward, no loadbalance, no health/ready/prometheus: CoreDNS defaults written out',
+    name: 'zones from the server block; no pods line, no cache, no forward, no loadbalance, no health/ready/prometheus: CoreDNS defaults written out',
     corefile: `cluster.local:1053 {
     kubernetes
 }
 `,
-    config: { dnsAddr: ':1053', ttl: 5, pods: 'disabled', noForward: true, cacheTtl: 0, loadbalance: 'off' },
+    config: { zone: ['cluster.local'], dnsAddr: ':1053', ttl: 5, pods: 'disabled', noForward: true, cacheTtl: 0, loadbalance: 'off' },
     notCarried: [
-      /:2: kubernetes \(no zones\)/,
       /:2: kubernetes \(no fallthrough in-addr\.arpa ip6\.arpa\)/,
       /:1: \(no health\)/,
       /:1: \(no ready\)/,
@@ -169,6 +168,13 @@ describe('import-corefile: Corefile to cluster-dns config', () => {
   it('a braceless single server block is read like a braced one', () => {
     const braceless = `.:53\nerrors\nkubernetes cluster.local {\n  pods insecure\n}\nforward . 10.0.0.1\ncache 30\n`;
     assert.deepEqual(importCorefile(braceless).config, importCorefile(`.:53 {\n${braceless.split('\n').slice(1).join('\n')}}\n`).config);
+  });
+
+  it('stub domains without a forward for the rest: forwarding stays on (the stubs need it), and that is said', () => {
+    const r = importCorefile(`.:53 {\n kubernetes cluster.local\n}\nexample.org {\n forward . 10.0.0.1\n}\n`);
+    assert.equal(r.config['noForward'], undefined);
+    assert.deepEqual(r.config['stubDomain'], ['example.org=10.0.0.1']);
+    assert.ok(r.notCarried.some((l) => /^Corefile:1: \(no forward \.\): stub domains need forwarding on/.test(l)), r.notCarried.join('\n'));
   });
 
   it('reads quoted arguments, comments anywhere, comma-separated keys', () => {
