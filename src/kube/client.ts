@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
+import { readKubeconfig } from './kubeconfig.js';
 
 export interface ApiClient {
   server: URL;
@@ -33,7 +34,13 @@ export async function loadApiClient(kubeconfigPath: string | undefined, opts: Ap
   const env = opts.env ?? process.env;
   const dir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   if (!kubeconfigPath && env['KUBERNETES_SERVICE_HOST'] && fs.existsSync(path.join(dir, 'token'))) return inClusterClient(dir, env);
-  // Loaded only when needed: the library costs ~70 MB of RSS and most of a second.
+  // A single kubeconfig with static credentials is read directly (kubeconfig.ts); everything else goes through
+  // client-node, loaded only then: the library costs ~70 MB of RSS and most of a second.
+  const single = kubeconfigPath ?? (env['KUBECONFIG'] && !env['KUBECONFIG'].includes(path.delimiter) ? env['KUBECONFIG'] : undefined) ?? defaultKubeconfig(env);
+  if (single && fs.existsSync(single)) {
+    const direct = readKubeconfig(single);
+    if (direct) return direct;
+  }
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
@@ -48,6 +55,12 @@ export async function loadApiClient(kubeconfigPath: string | undefined, opts: Ap
       return opts;
     },
   };
+}
+
+function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
+  if (env['KUBECONFIG']) return undefined; // several files: client-node merges them
+  const home = env['HOME'];
+  return home ? path.join(home, '.kube', 'config') : undefined;
 }
 
 /**
