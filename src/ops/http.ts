@@ -86,13 +86,22 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
         });
       });
       server.keepAliveTimeout = 5000;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: g.addr.host === '' ? '::' : g.addr.host, port: g.addr.port, ipv6Only: false }, () => {
-          server.off('error', reject);
-          resolve();
+      const listen = (host: string) =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port: g.addr.port, ipv6Only: false }, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-      });
+      if (g.addr.host !== '') await listen(g.addr.host);
+      else {
+        // Every address: one dual-stack socket, or IPv4 alone where the kernel has no IPv6 (as the DNS listener).
+        await listen('::').catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return listen('0.0.0.0');
+          throw err;
+        });
+      }
       servers.push(server);
       const a = server.address() as AddressInfo;
       for (const n of g.names) addresses[n] = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
