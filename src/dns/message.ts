@@ -83,4 +83,9 @@ export interface Reply {
   ede?: ExtendedError;
   /** Which part answered (CoreDNS's `plugin` metric label): kubernetes, forward, cache, loop. */
   plugin?: string;
+  /**
+   * Set on a fresh forwarded answer: the fast path may replay its bytes for `maxAge` seconds, counting its
+   * TTLs down, and calls `onReplay` for each replay (cache statistics).
+   */
+  replay?: { maxAge: number; onReplay: () => void };
 }

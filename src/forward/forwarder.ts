@@ -157,9 +157,15 @@ export class Forwarder {
   }
 
   private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, plugin = 'forward'): Reply {
-    const view = ResponseCache.view(e, this.clock(), q, staleTtl);
+    const now = this.clock();
+    const view = ResponseCache.view(e, now, q, staleTtl);
+    // Whole seconds the entry stays fresh: the fast path may replay these bytes that long (never stale ones).
+    const maxAge = staleTtl === undefined && e.kind !== 'servfail' ? Math.floor((e.expiresAt - now) / 1000) : 0;
+    const stats = this.cache.stats.hits;
+    const kind = e.kind;
     return {
       plugin,
+      ...(maxAge > 0 ? { replay: { maxAge, onReplay: () => stats[kind]++ } } : {}),
       rcode: e.rcode,
       authoritative: false,
       recursionAvailable: (e.flags & Flag.RA) !== 0,

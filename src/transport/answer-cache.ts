@@ -1,5 +1,6 @@
-// The fast path for cluster answers: the encoded sections of an authoritative reply, cached per exact question
-// bytes and EDNS shape, valid for one index generation. A hit copies the query's header and question (so ID,
+// The fast path: the encoded sections of a reply, cached per exact question bytes and EDNS shape. Cluster
+// answers are valid for one index generation; forwarded answers from the cache for as long as they stay
+// fresh, their TTLs counted down in place at each replay. A hit copies the query's header and question (so ID,
 // RD/CD and the client's spelling come back as sent), patches the flags and counts, appends the cached
 // sections and an OPT if the query had one: no decoding, no lookup, no encoding. Anything unusual — upper-case
 // letters (0x20 clients), compression in the question, extra records, another opcode — takes the full path.
@@ -20,6 +21,8 @@ export interface CachedAnswer {
   shape: Omit<QueryShape, 'proto' | 'family' | 'dnssecOk'>;
   /** Metric cells per (proto, family, DO), filled on first use. */
   cells: Array<MetricCells | undefined>;
+  /** Forwarded answers: where the TTLs are in each variant's body, their values when stored, and for how long. */
+  ttl?: { offsets: number[]; base: number[]; storedAt: number; expiresAt: number; onReplay: () => void };
 }
 
 export interface FastQuestion {
@@ -75,7 +78,12 @@ export class AnswerCache {
       this.generation = generation;
       return undefined;
     }
-    return this.map.get(key);
+    const e = this.map.get(key);
+    if (e?.ttl && Date.now() >= e.ttl.expiresAt) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e;
   }
 
   set(key: string, generation: number, entry: CachedAnswer): void {
@@ -108,6 +116,12 @@ export class AnswerCache {
     out[10] = ar >> 8;
     out[11] = ar & 0xff;
     body.copy(out, q.end);
+    if (e.ttl) {
+      const elapsed = Math.floor((Date.now() - e.ttl.storedAt) / 1000);
+      const { offsets, base } = e.ttl;
+      for (let i = 0; i < offsets.length; i++) out.writeUInt32BE(Math.max(0, base[i]! - elapsed), q.end + offsets[i]!);
+      e.ttl.onReplay();
+    }
     if (q.edns) {
       const o = q.end + body.length;
       out[o] = 0;

@@ -5,7 +5,8 @@ import { decodeQuery } from '../dns/decode.js';
 import { encodeReply } from '../dns/encode.js';
 import type { Query, Reply } from '../dns/message.js';
 import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
-import { type AnswerCache, type FastQuestion, fastQuestion } from './answer-cache.js';
+import { type AnswerCache, type CachedAnswer, type FastQuestion, fastQuestion } from './answer-cache.js';
+import { ttlOffsets } from '../dns/ttl-offsets.js';
 
 export type Proto = 'udp' | 'tcp';
 
@@ -123,11 +124,16 @@ export class Pipeline {
     this.stats.queries++;
     const result = this.run(query, 0);
     if (result instanceof Promise) {
-      // Answers that needed another server (forwarding, ExternalName chasing) are never fast-path cached.
       this.inFlight++;
       return result
         .then(
-          (reply) => this.encode(query, reply, proto, started, client, packet.length),
+          (reply) => {
+            const out = this.encode(query, reply, proto, started, client, packet.length);
+            // A fresh answer from the forward cache may be replayed; anything else that needed another server
+            // (an upstream round trip, ExternalName chasing) is not.
+            if (fast && fq && reply.replay) this.remember(fast, fq, query, reply, generation);
+            return out;
+          },
           (err: unknown) => this.failed(err, query, proto, started, client, packet.length),
         )
         .finally(() => this.inFlight--);
@@ -141,6 +147,7 @@ export class Pipeline {
   private remember(fast: FastPath, fq: FastQuestion, query: Query, reply: Reply, generation: number): void {
     const variants: Buffer[] = [];
     let header: Buffer | undefined;
+    let ttl: CachedAnswer['ttl'];
     for (const v of fast.variants(reply)) {
       let full: Buffer;
       try {
@@ -150,7 +157,17 @@ export class Pipeline {
       }
       if (full[2]! & 0x02) return; // TC: never cached
       header ??= full;
-      variants.push(full.subarray(fq.end, full.length - (fq.edns ? 11 : 0)));
+      const body = full.subarray(fq.end, full.length - (fq.edns ? 11 : 0));
+      if (reply.replay) {
+        const records = full.readUInt16BE(6) + full.readUInt16BE(8) + full.readUInt16BE(10) - (fq.edns ? 1 : 0);
+        const offsets = ttlOffsets(body, 0, records);
+        if (!offsets) return;
+        // Rotations move records of one size only, so every variant has its TTLs at the same offsets; if not, skip.
+        if (ttl && offsets.join() !== ttl.offsets.join()) return;
+        const now = Date.now();
+        ttl ??= { offsets, base: offsets.map((o) => body.readUInt32BE(o)), storedAt: now, expiresAt: now + reply.replay.maxAge * 1000, onReplay: reply.replay.onReplay };
+      }
+      variants.push(body);
     }
     if (!header) return;
     fast.cache.set(fq.key, generation, {
@@ -160,8 +177,10 @@ export class Pipeline {
       an: header.readUInt16BE(6),
       ns: header.readUInt16BE(8),
       ar: header.readUInt16BE(10) - (fq.edns ? 1 : 0),
-      shape: { lowerName: query.lowerName, type: query.type, rcode: reply.rcode, plugin: reply.plugin ?? '' },
+      // Replays of a forwarded answer are cache hits.
+      shape: { lowerName: query.lowerName, type: query.type, rcode: reply.rcode, plugin: reply.replay ? 'cache' : (reply.plugin ?? '') },
       cells: [],
+      ...(ttl ? { ttl } : {}),
     });
   }
 

@@ -83,3 +83,37 @@ describe('answer cache (fast path for cluster answers)', () => {
     assert.ok(r.includes(Buffer.from('Web', 'latin1')));
   });
 });
+
+describe('answer cache: replayed forwarded answers', function () {
+  this.timeout(20_000);
+  it('replays a cached upstream answer with its TTL counted down, counts cache hits, and refreshes after expiry', async () => {
+    const { startFakeUpstream, aReply, sleep } = await import('../helpers/fake-upstream.js');
+    const { loadConfig } = await import('../../src/config.js');
+    const { startServer } = await import('../../src/serve.js');
+    const { silentLogger } = await import('../../src/log.js');
+    const f = await startFakeUpstream((q) => [aReply(q, '198.51.100.20', 100)]);
+    const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', 'examples', '--upstream', f.address, '--cache-ttl', '2'], {});
+    const s = await startServer(config, silentLogger);
+    const port = s.udp[0]!.address.port;
+    try {
+      const ask = async () => {
+        const r = (await sendRaw(port, buildQuery('replay.example', 1, {})))!;
+        return r.readUInt32BE(r.length - 10); // the TTL of the one A record, the last record
+      };
+      const upstreamAsked = () => f.queries.filter((q) => q.questions[0]?.name === 'replay.example').length;
+      assert.equal(await ask(), 100); // miss: from the upstream
+      assert.equal(await ask(), 100); // forward-cache hit through the full path; stored for replay
+      assert.equal(await ask(), 100); // replay
+      await sleep(1100);
+      assert.equal(await ask(), 99, 'the replayed TTL counts down');
+      assert.equal(upstreamAsked(), 1, 'one upstream query so far');
+      assert.ok(s.forwarder!.cache.stats.hits.success >= 3, 'replays count as cache hits');
+      await sleep(1200);
+      await ask();
+      assert.equal(upstreamAsked(), 2, 'after --cache-ttl the answer is fetched again, not replayed');
+    } finally {
+      await s.stop();
+      await f.stop();
+    }
+  });
+});
