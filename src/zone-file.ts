@@ -2,7 +2,7 @@
 // absolute names, explicit TTL and class, SOA first) that NSD or BIND load as is.
 import { RRType, typeName } from './dns/constants.js';
 import type { RR } from './dns/message.js';
-import type { NameNode } from './records/build.js';
+import { type NameNode, answersOf } from './records/build.js';
 import { parseIP, reverseName } from './records/ip.js';
 import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from './records/rr.js';
 import type { ZoneIndex } from './records/zone-index.js';
@@ -45,10 +45,11 @@ function ownerName(base: string): string {
 
 function nodeRecords(owner: string, node: NameNode, zone: string, ttl: number): RR[] {
   if (node.cname !== undefined) return [cnameRR(owner, ttl, node.cname)];
+  const answers = answersOf(node);
   return [
-    ...node.a.map((ip) => addressRR(owner, ttl, ip)),
-    ...node.aaaa.map((ip) => addressRR(owner, ttl, ip)),
-    ...node.srv.map((s) => srvRR(owner, ttl, { priority: 0, weight: s.weight, port: s.port, target: `${s.target}.${zone}` })),
+    ...answers.a.map((ip) => addressRR(owner, ttl, ip)),
+    ...answers.aaaa.map((ip) => addressRR(owner, ttl, ip)),
+    ...answers.srv.map((s) => srvRR(owner, ttl, { priority: 0, weight: s.weight, port: s.port, target: `${s.target}.${zone}` })),
   ];
 }
 

@@ -1,6 +1,11 @@
-// Pure record building for one Service: (service, its EndpointSlices, options) → the names it owns, each with
-// its answers precomputed per query type, plus its reverse (PTR) entries. The rules follow CoreDNS's
-// plugin/kubernetes findServices and plugin/backend_lookup.go A/AAAA/SRV (see the shared spec digest §2).
+// Pure record building for one Service: (service, its EndpointSlices, options) → the names it owns and its
+// reverse (PTR) entries. The rules follow CoreDNS's plugin/kubernetes findServices and plugin/backend_lookup.go
+// A/AAAA/SRV (see the shared spec digest §2).
+//
+// Memory: a name holds only its candidate (address, port) tuples — objects shared with the service's other
+// names, target strings made once per endpoint — and its answers are worked out on first use and kept
+// (`answersOf`). A cluster of 10k Services has ~60k names, most never asked for; the fast path replays the
+// encoded answers of those that are.
 import type { EndpointInfo, EndpointSliceInfo, PortInfo, ServiceInfo } from '../kube/objects.js';
 import { dashedIP, parseIP } from './ip.js';
 
@@ -15,18 +20,30 @@ export interface AddressAt {
   /** Owner relative to the zone. */
   name: string;
   address: string;
-  family: 4 | 6;
 }
 
-/** Everything a name answers, relative to the zone: a lookup, never a computation, at query time. */
-export interface NameNode {
+/** Everything a name answers, relative to the zone. */
+export interface Answers {
   a: string[];
   aaaa: string[];
   srv: SrvAnswer[];
   /** The SRV targets' addresses, one per (target, address). */
   srvExtra: AddressAt[];
+}
+
+/** One candidate (address, port) tuple, CoreDNS's msg.Service. */
+export interface Candidate {
+  host: string;
+  port: PortInfo;
+  /** The name this tuple answers as in SRV targets, relative to the zone. */
+  target: string;
+}
+
+export interface NameNode {
+  list: Candidate[];
   /** ExternalName target (absolute, without trailing dot). */
   cname?: string;
+  memo?: Answers;
 }
 
 export interface ReverseEntry {
@@ -36,21 +53,21 @@ export interface ReverseEntry {
 }
 
 export interface ServiceRecords {
-  names: Map<string, NameNode>;
+  /** Names and nodes; an endpoint's name is the very string its candidates carry as SRV target. */
+  names: Array<[string, NameNode]>;
   clusterIPs: ReverseEntry[];
   endpoints: ReverseEntry[];
 }
 
+/**
+ * A JS array grown by push keeps spare capacity (17 slots after the first push); tens of thousands of small
+ * lists make that most of the index's memory, so lists that are kept are copied to their exact size.
+ */
+const exact = <T>(list: T[]): T[] => list.slice();
+
 export interface BuildOptions {
   endpointPodNames: boolean;
   ignoreEmptyService: boolean;
-}
-
-/** One candidate (address, port) tuple, CoreDNS's msg.Service. */
-interface Candidate {
-  host: string;
-  port: number;
-  target: string;
 }
 
 export interface Filter {
@@ -68,84 +85,96 @@ export function endpointName(ep: EndpointInfo, address: string, podNames: boolea
   return dashedIP(address);
 }
 
-function portMatches(p: PortInfo, f: Filter): boolean {
-  return (f.port === undefined || f.port === '' || f.port === p.name) && (f.protocol === undefined || f.protocol === '' || f.protocol === p.protocol);
-}
+const portMatches = (p: PortInfo, f: Filter): boolean =>
+  (f.port === undefined || f.port === '' || f.port === p.name) && (f.protocol === undefined || f.protocol === '' || f.protocol === p.protocol);
 
-function readyAddressCount(slices: EndpointSliceInfo[]): number {
-  let n = 0;
-  for (const s of slices) for (const e of s.endpoints) n += e.addresses.length;
-  return n;
+/** Ready endpoint tuples of a service's slices: (address, slice port), named after the endpoint. */
+function endpointCandidates(base: string, slices: EndpointSliceInfo[], opts: BuildOptions): { all: Candidate[]; byHost: Map<string, Candidate[]> } {
+  const all: Candidate[] = [];
+  const byHost = new Map<string, Candidate[]>();
+  for (const slice of slices) {
+    for (const ep of slice.endpoints) {
+      for (const address of ep.addresses) {
+        const host = endpointName(ep, address, opts.endpointPodNames);
+        const target = `${host}.${base}`;
+        let mine = byHost.get(host);
+        if (!mine) byHost.set(host, (mine = []));
+        for (const port of slice.ports) {
+          const c = { host: address, port, target };
+          all.push(c);
+          mine.push(c);
+        }
+      }
+    }
+  }
+  return { all, byHost };
 }
 
 /** The candidates for a name, or undefined when the name does not exist (NXDOMAIN). */
 export function candidates(svc: ServiceInfo, slices: EndpointSliceInfo[], f: Filter, opts: BuildOptions): Candidate[] | undefined {
+  if (svc.kind === 'ExternalName') return undefined; // only the bare name, as a CNAME: see buildServiceRecords
+  if (opts.ignoreEmptyService && !svc.headless && !slices.some((s) => s.endpoints.some((e) => e.addresses.length))) return undefined;
   const base = serviceBase(svc);
-  if (svc.kind === 'ExternalName') return undefined; // handled by the caller: only the bare name, as a CNAME
-  if (opts.ignoreEmptyService && !svc.headless && readyAddressCount(slices) === 0) return undefined;
-  const out: Candidate[] = [];
   if (svc.headless || f.endpoint !== undefined) {
-    for (const slice of slices) {
-      for (const ep of slice.endpoints) {
-        for (const address of ep.addresses) {
-          const host = endpointName(ep, address, opts.endpointPodNames);
-          if (f.endpoint !== undefined && f.endpoint !== host) continue;
-          for (const p of slice.ports) if (portMatches(p, f)) out.push({ host: address, port: p.port, target: `${host}.${base}` });
-        }
-      }
-    }
-    return out.length ? out : undefined;
+    const eps = endpointCandidates(base, slices, opts);
+    const pool = f.endpoint !== undefined ? (eps.byHost.get(f.endpoint) ?? []) : eps.all;
+    const list = pool.filter((c) => portMatches(c.port, f));
+    return list.length ? list : undefined;
   }
-  let matched = false;
-  for (const p of svc.ports) {
-    if (!portMatches(p, f)) continue;
-    matched = true;
-    for (const ip of svc.clusterIPs) out.push({ host: ip, port: p.port, target: base });
-  }
-  return matched ? out : undefined;
+  const ports = svc.ports.filter((p) => portMatches(p, f));
+  if (!ports.length) return undefined;
+  return ports.flatMap((port) => svc.clusterIPs.map((host) => ({ host, port, target: base })));
 }
 
-/** Turns candidates into answers exactly as CoreDNS's A/AAAA/SRV builders do (dedup, weights, -1 ports). */
-export function nodeFromCandidates(list: Candidate[]): NameNode {
-  const node: NameNode = { a: [], aaaa: [], srv: [], srvExtra: [] };
+/** A name's answers, as CoreDNS's A/AAAA/SRV builders make them (dedup, weights, -1 ports), made once. */
+export function answersOf(node: NameNode): Answers {
+  if (node.memo) return node.memo;
+  const list = node.list;
+  const out: Answers = { a: [], aaaa: [], srv: [], srvExtra: [] };
   const seenAddr = new Set<string>();
   for (const c of list) {
     if (seenAddr.has(c.host)) continue;
     seenAddr.add(c.host);
-    (parseIP(c.host)?.family === 6 ? node.aaaa : node.a).push(c.host);
+    (parseIP(c.host)?.family === 6 ? out.aaaa : out.a).push(c.host);
   }
   // Weight = floor(100 / N) over every candidate, -1 ports included, before de-duplication; at least 1.
   const weight = Math.max(1, Math.floor(100 / list.length));
   const seenSrv = new Set<string>();
   const seenExtra = new Set<string>();
   for (const c of list) {
-    if (c.port === -1) continue;
-    const srvKey = `${c.target} ${c.port}`;
+    if (c.port.port === -1) continue;
+    const srvKey = `${c.target} ${c.port.port}`;
     if (!seenSrv.has(srvKey)) {
       seenSrv.add(srvKey);
-      node.srv.push({ weight, port: c.port, target: c.target });
+      out.srv.push({ weight, port: c.port.port, target: c.target });
     }
     const extraKey = `${c.target} ${c.host}`;
     if (!seenExtra.has(extraKey)) {
       seenExtra.add(extraKey);
-      node.srvExtra.push({ name: c.target, address: c.host, family: parseIP(c.host)?.family === 6 ? 6 : 4 });
+      out.srvExtra.push({ name: c.target, address: c.host });
     }
   }
-  return node;
+  node.memo = out;
+  return out;
 }
 
 /** Builds every name and reverse entry of one service key. `svc` is undefined when only slices exist. */
 export function buildServiceRecords(svc: ServiceInfo | undefined, slices: EndpointSliceInfo[], opts: BuildOptions): ServiceRecords {
-  const names = new Map<string, NameNode>();
+  const names: Array<[string, NameNode]> = [];
   const clusterIPs: ReverseEntry[] = [];
   const endpoints: ReverseEntry[] = [];
 
   // Endpoint PTRs come from the slices alone (CoreDNS's endpoint IP index does not look at the Service).
-  for (const slice of slices) {
-    if (!slice.serviceName) continue;
-    const base = serviceBase({ name: slice.serviceName, namespace: slice.namespace });
-    for (const ep of slice.endpoints) {
-      for (const address of ep.addresses) endpoints.push({ ip: address, target: `${endpointName(ep, address, opts.endpointPodNames)}.${base}` });
+  const sliceService = slices.find((s) => s.serviceName)?.serviceName;
+  const eps = sliceService ? endpointCandidates(serviceBase({ name: sliceService, namespace: slices[0]!.namespace }), slices, opts) : undefined;
+  if (eps) {
+    for (const list of eps.byHost.values()) {
+      const seen = new Set<string>();
+      for (const c of list) {
+        if (seen.has(c.host)) continue;
+        seen.add(c.host);
+        endpoints.push({ ip: c.host, target: c.target });
+      }
     }
   }
   if (!svc) return { names, clusterIPs, endpoints };
@@ -153,25 +182,23 @@ export function buildServiceRecords(svc: ServiceInfo | undefined, slices: Endpoi
   const base = serviceBase(svc);
   if (svc.kind === 'ExternalName') {
     // An ExternalName that is an IP address is not a name: CoreDNS ignores the service (NXDOMAIN).
-    if (svc.externalName && !parseIP(svc.externalName)) names.set(base, { a: [], aaaa: [], srv: [], srvExtra: [], cname: svc.externalName });
+    if (svc.externalName && !parseIP(svc.externalName)) names.push([base, { list: [], cname: svc.externalName }]);
     return { names, clusterIPs, endpoints };
   }
   for (const ip of svc.clusterIPs) clusterIPs.push({ ip, target: base });
+  if (opts.ignoreEmptyService && !svc.headless && !(eps?.all.length ?? 0)) return { names, clusterIPs, endpoints };
 
-  const add = (name: string, f: Filter): void => {
-    const list = candidates(svc, slices, f, opts);
-    if (list) names.set(name, nodeFromCandidates(list));
-  };
-  add(base, {});
-  const endpointNames = new Set<string>();
-  for (const slice of slices) {
-    for (const ep of slice.endpoints) for (const address of ep.addresses) endpointNames.add(endpointName(ep, address, opts.endpointPodNames));
-  }
-  for (const host of endpointNames) add(`${host}.${base}`, { endpoint: host });
-  const ports = svc.headless ? slices.flatMap((s) => s.ports) : svc.ports;
-  for (const p of ports) {
+  const all = svc.headless ? (eps?.all ?? []) : svc.ports.flatMap((port) => svc.clusterIPs.map((host) => ({ host, port, target: base })));
+  if (all.length || (!svc.headless && svc.ports.length)) names.push([base, { list: exact(all) }]);
+  for (const list of eps?.byHost.values() ?? []) if (list.length) names.push([list[0]!.target, { list: exact(list) }]);
+  const seenPorts = new Set<string>();
+  for (const c of all) {
+    const p = c.port;
     if (p.name === '' || p.protocol === '') continue; // only reachable through a bare `_` label, resolved on demand
-    add(`${p.name}.${p.protocol}.${base}`, { port: p.name, protocol: p.protocol });
+    const key = `${p.name}.${p.protocol}`;
+    if (seenPorts.has(key)) continue;
+    seenPorts.add(key);
+    names.push([`${key}.${base}`, { list: all.filter((x) => x.port.name === p.name && x.port.protocol === p.protocol) }]);
   }
-  return { names, clusterIPs, endpoints };
+  return { names: exact(names), clusterIPs: exact(clusterIPs), endpoints: exact(endpoints) };
 }

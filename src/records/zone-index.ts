@@ -1,15 +1,15 @@
-// The record index: name (relative to the zone) → precomputed answers, plus reverse indexes by IP. Updated
-// per Service key when the cluster state says it changed; queries only read it.
+// The record index: name (relative to the zone) → its node (candidate tuples, answers made on first use), plus
+// reverse indexes by IP. Updated per Service key when the cluster state says it changed; queries only read it.
 import type { ClusterState, StateListener } from '../cluster/state.js';
-import { type BuildOptions, type Filter, type NameNode, type ServiceRecords, buildServiceRecords, candidates, nodeFromCandidates } from './build.js';
+import { type Answers, type BuildOptions, type Filter, type NameNode, type ServiceRecords, answersOf, buildServiceRecords, candidates } from './build.js';
 
 export class ZoneIndex implements StateListener {
   private readonly names = new Map<string, NameNode>();
   private readonly owned = new Map<string, ServiceRecords>();
-  /** ip → service keys whose cluster IPs include it, in arrival order (CoreDNS answers the first). */
-  private readonly clusterIPs = new Map<string, Map<string, string>>();
-  /** ip → service key → PTR targets of ready endpoints with that address. */
-  private readonly endpointIPs = new Map<string, Map<string, string[]>>();
+  /** ip → [service key, PTR target] of the services whose cluster IPs include it, in arrival order (CoreDNS answers the first). */
+  private readonly clusterIPs = new Map<string, Array<[string, string]>>();
+  /** ip → [service key, PTR target] of every ready endpoint with that address. Small arrays: cheaper than maps. */
+  private readonly endpointIPs = new Map<string, Array<[string, string]>>();
   /** SOA serial: Unix seconds of the last change DNS can see (CoreDNS's `Modified`). */
   serial = Math.floor(Date.now() / 1000);
   /** Bumped on every change; the answer cache keys on it. */
@@ -44,21 +44,16 @@ export class ZoneIndex implements StateListener {
     const old = this.owned.get(key);
     if (old) this.remove(key, old);
     const records = buildServiceRecords(this.state.services.get(key), this.state.slicesFor(key), this.options);
-    if (records.names.size || records.clusterIPs.length || records.endpoints.length) {
+    if (records.names.length || records.clusterIPs.length || records.endpoints.length) {
       this.owned.set(key, records);
       for (const [name, node] of records.names) this.names.set(name, node);
-      for (const { ip, target } of records.clusterIPs) {
-        let m = this.clusterIPs.get(ip);
-        if (!m) this.clusterIPs.set(ip, (m = new Map()));
-        m.set(key, target);
-      }
-      for (const { ip, target } of records.endpoints) {
-        let m = this.endpointIPs.get(ip);
-        if (!m) this.endpointIPs.set(ip, (m = new Map()));
-        const list = m.get(key);
-        if (list) list.push(target);
-        else m.set(key, [target]);
-      }
+      const add = (index: Map<string, Array<[string, string]>>, ip: string, target: string): void => {
+        const list = index.get(ip);
+        // Rebuilt rather than pushed: exact-size arrays (see build.ts `exact`), and most addresses have one owner.
+        index.set(ip, list ? [...list, [key, target]] : [[key, target]]);
+      };
+      for (const { ip, target } of records.clusterIPs) add(this.clusterIPs, ip, target);
+      for (const { ip, target } of records.endpoints) add(this.endpointIPs, ip, target);
     } else {
       this.owned.delete(key);
     }
@@ -66,17 +61,14 @@ export class ZoneIndex implements StateListener {
   }
 
   private remove(key: string, records: ServiceRecords): void {
-    for (const name of records.names.keys()) this.names.delete(name);
-    for (const { ip } of records.clusterIPs) {
-      const m = this.clusterIPs.get(ip);
-      m?.delete(key);
-      if (m?.size === 0) this.clusterIPs.delete(ip);
-    }
-    for (const { ip } of records.endpoints) {
-      const m = this.endpointIPs.get(ip);
-      m?.delete(key);
-      if (m?.size === 0) this.endpointIPs.delete(ip);
-    }
+    for (const [name] of records.names) this.names.delete(name);
+    const drop = (index: Map<string, Array<[string, string]>>, ip: string): void => {
+      const list = index.get(ip)?.filter(([k]) => k !== key);
+      if (list?.length) index.set(ip, list);
+      else index.delete(ip);
+    };
+    for (const { ip } of records.clusterIPs) drop(this.clusterIPs, ip);
+    for (const { ip } of records.endpoints) drop(this.endpointIPs, ip);
   }
 
   lookup(name: string): NameNode | undefined {
@@ -89,7 +81,7 @@ export class ZoneIndex implements StateListener {
     const svc = this.state.services.get(key);
     if (!svc) return undefined;
     const list = candidates(svc, this.state.slicesFor(key), f, this.options);
-    return list ? nodeFromCandidates(list) : undefined;
+    return list ? { list } : undefined;
   }
 
   namespaceExists(name: string): boolean {
@@ -102,13 +94,9 @@ export class ZoneIndex implements StateListener {
 
   /** PTR targets (relative to the primary zone): a cluster IP wins alone, else every endpoint name. */
   reverse(ip: string): string[] {
-    const svc = this.clusterIPs.get(ip);
-    if (svc) for (const target of svc.values()) return [target];
-    const eps = this.endpointIPs.get(ip);
-    if (!eps) return [];
-    const out = new Set<string>();
-    for (const targets of eps.values()) for (const t of targets) out.add(t);
-    return [...out];
+    const svc = this.clusterIPs.get(ip)?.[0];
+    if (svc) return [svc[1]];
+    return [...new Set((this.endpointIPs.get(ip) ?? []).map(([, target]) => target))];
   }
 
   /**
@@ -117,26 +105,24 @@ export class ZoneIndex implements StateListener {
    */
   servicesServedBy(ip: string): Array<{ name: string; addresses: string[] }> {
     const out: Array<{ name: string; addresses: string[] }> = [];
-    for (const [key, targets] of this.endpointIPs.get(ip) ?? []) {
+    for (const [key, target] of this.endpointIPs.get(ip) ?? []) {
       const svc = this.state.services.get(key);
       if (!svc) continue;
       if (!svc.headless) {
         if (svc.clusterIPs.length) out.push({ name: `${svc.name}.${svc.namespace}.svc`, addresses: svc.clusterIPs });
-        continue;
-      }
-      for (const target of targets) out.push({ name: target, addresses: [ip] });
+      } else out.push({ name: target, addresses: [ip] });
     }
     return out;
   }
 
   /** For the /records debug view: the node of a zone-relative name, and the Service and slices it came from. */
-  explain(base: string): { node: NameNode; service: string; serviceObject: unknown; slices: string[] } | undefined {
+  explain(base: string): { node: Answers & { cname?: string }; service: string; serviceObject: unknown; slices: string[] } | undefined {
     const node = this.names.get(base);
     if (!node) return undefined;
     for (const [key, records] of this.owned) {
-      if (!records.names.has(base)) continue;
+      if (!records.names.some(([name]) => name === base)) continue;
       return {
-        node,
+        node: node.cname !== undefined ? { ...answersOf(node), cname: node.cname } : answersOf(node),
         service: key,
         serviceObject: this.state.services.get(key),
         slices: this.state.slicesFor(key).map((s) => `${s.namespace}/${s.name}`),
@@ -148,8 +134,8 @@ export class ZoneIndex implements StateListener {
   /** For the /records debug view: which services and endpoints claim an address. */
   explainAddress(ip: string): { clusterIPOf: string[]; endpointOf: Record<string, string[]>; answer: string[] } {
     return {
-      clusterIPOf: [...(this.clusterIPs.get(ip)?.keys() ?? [])],
-      endpointOf: Object.fromEntries(this.endpointIPs.get(ip) ?? []),
+      clusterIPOf: (this.clusterIPs.get(ip) ?? []).map(([key]) => key),
+      endpointOf: (this.endpointIPs.get(ip) ?? []).reduce<Record<string, string[]>>((o, [key, target]) => ({ ...o, [key]: [...(o[key] ?? []), target] }), {}),
       answer: this.reverse(ip),
     };
   }

@@ -4,7 +4,7 @@
 // zone's SOA in every negative answer. Before the first full sync NXDOMAIN becomes SERVFAIL.
 import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
-import type { NameNode } from '../records/build.js';
+import { type NameNode, answersOf } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../records/ip.js';
 import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from '../records/rr.js';
 import type { ZoneIndex } from '../records/zone-index.js';
@@ -203,7 +203,8 @@ export class ClusterHandler {
       case 'node': {
         const { node } = found;
         if (node.cname === undefined) {
-          return { answer: (family === 4 ? node.a : node.aaaa).map((ip) => addressRR(owner, this.opts.ttl, ip)) };
+          const answers = answersOf(node);
+          return { answer: (family === 4 ? answers.a : answers.aaaa).map((ip) => addressRR(owner, this.opts.ttl, ip)) };
         }
         return this.chase(ctx, owner, node.cname, family, depth);
       }
@@ -263,9 +264,10 @@ export class ClusterHandler {
       }
       case 'node': {
         const z = ctx.zoneAsQueried;
+        const answers = answersOf(found.node);
         return {
-          answer: found.node.srv.map((s) => srvRR(owner, ttl, { priority: 0, weight: s.weight, port: s.port, target: `${s.target}.${z}` })),
-          additional: found.node.srvExtra.map((e) => addressRR(`${e.name}.${z}`, ttl, e.address)),
+          answer: answers.srv.map((s) => srvRR(owner, ttl, { priority: 0, weight: s.weight, port: s.port, target: `${s.target}.${z}` })),
+          additional: answers.srvExtra.map((e) => addressRR(`${e.name}.${z}`, ttl, e.address)),
         };
       }
     }
