@@ -74,6 +74,18 @@ const histogram = (name: string, help: string, h: () => PlainHistogram | undefin
     return hist ? histogramValues(name, hist.entries(), hist.buckets) : [];
   });
 
+/** A registry for the webhook process: its admission counters by outcome, and process_* / nodejs_*. */
+export function createWebhookRegistry(counters: () => Record<string, number>): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registry.registerMetric(
+    custom('cluster_dns_webhook_admissions_total', 'AdmissionReviews answered by the env-var injector, by outcome (reviews counts them all).', 'counter', () =>
+      Object.entries(counters()).map(([outcome, value]) => ({ labels: { outcome }, value })),
+    ) as never,
+  );
+  return registry;
+}
+
 export function createRegistry(src: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -2,6 +2,7 @@
 // --manifests) feeds a ClusterState; admit.ts answers reviews from it; server.ts serves HTTPS with a TLS pair
 // that tls-files.ts keeps current. Ready once the Services have been read.
 import fs from 'node:fs';
+import { createWebhookRegistry } from '../ops/metrics.js';
 import { ConfigError, type Config } from '../config.js';
 import { envPolicy } from '../env/pod-env.js';
 import type { Logger } from '../log.js';
@@ -37,6 +38,7 @@ export async function startWebhook(config: Config, log: Logger): Promise<Running
   const { state, source } = await startSource(config, log, { watch: true });
   log.info('source started', { source: source.describe(), neverMutate: policy.neverMutate, maxEnvBytes: policy.maxEnvBytes, envFromContainers: policy.envFromContainers });
   const counters = newCounters();
+  const registry = createWebhookRegistry(() => ({ ...counters }));
   const requestLog = log.child({ component: 'admission' });
   let server: WebhookServer;
   try {
@@ -46,6 +48,7 @@ export async function startWebhook(config: Config, log: Logger): Promise<Running
       tls,
       review: (body) => admit(body, { cluster: state, policy, synced: () => source.synced(), counters, log: requestLog }),
       ready: () => source.synced(),
+      metrics: { text: () => registry.metrics(), contentType: registry.contentType },
       log,
     });
   } catch (err) {

@@ -23,6 +23,8 @@ export interface WebhookServerOptions {
   ready(): boolean;
   log: Logger;
   maxBodyBytes?: number;
+  /** Prometheus text for GET /metrics (the admission counters and process metrics). */
+  metrics?: { text(): Promise<string>; contentType: string };
 }
 
 export interface WebhookServer {
@@ -84,8 +86,16 @@ export async function listenWebhook(opts: WebhookServerOptions): Promise<Webhook
       try {
         if (route === 'POST /mutate') return mutate(req, res, opts, limit);
         if (route === 'GET /healthz') return send(res, 200, 'ok');
+        if (route === 'GET /metrics' && opts.metrics) {
+          const m = opts.metrics;
+          void m.text().then(
+            (text) => res.writeHead(200, { 'content-type': m.contentType }).end(text),
+            (err: unknown) => send(res, 500, String((err as Error).message)),
+          );
+          return;
+        }
         if (route === 'GET /readyz') return opts.ready() ? send(res, 200, 'ok') : send(res, 503, 'not ready: Services not read yet');
-        if (['/mutate', '/healthz', '/readyz'].includes(url.pathname)) return send(res, 405, 'method not allowed', { allow: url.pathname === '/mutate' ? 'POST' : 'GET' });
+        if (['/mutate', '/healthz', '/readyz', '/metrics'].includes(url.pathname)) return send(res, 405, 'method not allowed', { allow: url.pathname === '/mutate' ? 'POST' : 'GET' });
         return send(res, 404, 'not found');
       } catch (err) {
         opts.log.error('request failed', { route, error: err });

@@ -265,3 +265,36 @@ describe('webhook: HTTPS server', () => {
     }
   });
 });
+
+describe('webhook: /metrics', () => {
+  it('exports the admission counters by outcome, in Prometheus text', async () => {
+    const { createWebhookRegistry } = await import('../../src/ops/metrics.js');
+    const { parsePrometheus, sample } = await import('../helpers/prometheus.js');
+    const now = Date.now();
+    const ca = makeCA({ commonName: 'metrics test CA', notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000) });
+    const tls = pair(ca);
+    const ctx = context();
+    const registry = createWebhookRegistry(() => ({ ...ctx.counters }));
+    const server = await listenWebhook({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) },
+      review: (b) => admit(b, ctx),
+      ready: () => true,
+      metrics: { text: () => registry.metrics(), contentType: registry.contentType },
+      log: silentLogger,
+    });
+    try {
+      await request(server.address.port, ca.cert, 'POST', '/mutate', Buffer.from(JSON.stringify(review())));
+      await request(server.address.port, ca.cert, 'POST', '/mutate', Buffer.from('not json'));
+      const r = await request(server.address.port, ca.cert, 'GET', '/metrics');
+      assert.equal(r.status, 200);
+      const m = parsePrometheus(r.text);
+      assert.equal(sample(m, 'cluster_dns_webhook_admissions_total', { outcome: 'badRequests' }), 1);
+      assert.equal(sample(m, 'cluster_dns_webhook_admissions_total', { outcome: 'injected' }) + sample(m, 'cluster_dns_webhook_admissions_total', { outcome: 'unchanged' }) + sample(m, 'cluster_dns_webhook_admissions_total', { outcome: 'skipped' }), 1);
+      assert.ok(sample(m, 'process_resident_memory_bytes') > 0);
+    } finally {
+      await server.close();
+    }
+  });
+});
