@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --expose-gc
 // Command-line entry: `cluster-dns serve | zone | webhook | env | certs | help | version`.
 import fs from 'node:fs';
 import { certsCommand } from './certs/command.js';

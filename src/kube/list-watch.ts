@@ -15,8 +15,12 @@ import type { ApiClient } from './client.js';
 import type { ApiObject } from './convert.js';
 
 export interface WatchHandlers {
-  /** The complete current set after a (re)list. */
-  replace(items: ApiObject[]): void;
+  /**
+   * One page of a (re)list, applied as it arrives so a large cluster is never held twice in memory; `last` says
+   * the listing is complete (objects not seen in any page since `first` are gone). A listing that fails half way
+   * never reaches `last`, so nothing is removed on its account.
+   */
+  page(items: ApiObject[], first: boolean, last: boolean): void;
   upsert(o: ApiObject): void;
   remove(o: ApiObject): void;
 }
@@ -37,7 +41,8 @@ export const DEFAULT_LIST_WATCH: ListWatchOptions = {
   maxBackoffMs: 30_000,
   watchTimeoutSeconds: 60,
   stallMarginMs: 30_000,
-  pageSize: 500,
+  // Few round trips on a large cluster (each page is applied, then dropped), pages of a few MB at most.
+  pageSize: 2000,
 };
 
 class HttpError extends Error {
@@ -158,23 +163,26 @@ export class ListWatch {
   }
 
   private async list(): Promise<void> {
-    const items: ApiObject[] = [];
     let cont: string | undefined;
     let rv: string | undefined;
+    let first = true;
+    let objects = 0;
     do {
       const res = await this.request(this.query({ limit: String(this.opts.pageSize), continue: cont }), 60_000);
       const body = await readAll(res);
       const list = JSON.parse(body) as { items?: ApiObject[]; metadata?: { resourceVersion?: string; continue?: string } };
-      items.push(...(list.items ?? []));
       cont = list.metadata?.continue || undefined;
       rv = list.metadata?.resourceVersion;
+      if (this.stopped) return;
+      const items = list.items ?? [];
+      objects += items.length;
+      this.handlers.page(items, first, cont === undefined);
+      first = false;
     } while (cont);
-    if (this.stopped) return;
-    this.handlers.replace(items);
     this.resourceVersion = rv;
     this.status.relists++;
     this.status.lastEventAt = Date.now();
-    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects: items.length });
+    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
     this.status.synced = true;
   }
 

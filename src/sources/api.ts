@@ -47,7 +47,8 @@ export class ApiSource {
   ) {
     const kinds: ObjectKind[] = ['Namespace', 'Service', 'EndpointSlice', ...(opts.watchPods ? (['Pod'] as const) : [])];
     for (const kind of kinds) {
-      const known = new Set<string>();
+      let known = new Set<string>();
+      let seen = new Set<string>();
       const safely = (o: ApiObject, what: () => void): void => {
         try {
           what();
@@ -59,18 +60,19 @@ export class ApiSource {
         client,
         PATHS[kind],
         {
-          replace(items) {
-            const seen = new Set<string>();
+          page(items, first, last) {
+            if (first) seen = new Set<string>();
             for (const o of items) {
               seen.add(objectKey(o));
               safely(o, () => applyObject(state, kind, o));
             }
+            if (!last) return;
             for (const key of known) if (!seen.has(key)) deleteObject(state, kind, key);
-            known.clear();
-            for (const key of seen) known.add(key);
+            known = seen;
           },
           upsert(o) {
             known.add(objectKey(o));
+            seen.add(objectKey(o));
             safely(o, () => applyObject(state, kind, o));
             if (kind === 'EndpointSlice' && opts.onProgrammed) {
               const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME] ?? '');
@@ -79,6 +81,7 @@ export class ApiSource {
           },
           remove(o) {
             known.delete(objectKey(o));
+            seen.delete(objectKey(o));
             deleteObject(state, kind, objectKey(o));
           },
         },

@@ -68,7 +68,8 @@ export class AnswerCache {
 
   constructor(
     private readonly metrics: QueryMetrics,
-    private readonly maxEntries = 20_000,
+    /** ~50 k answers is a few tens of MB: enough for every name a 10k-Service cluster is really asked about. */
+    private readonly maxEntries = 50_000,
   ) {}
 
   get(key: string, generation: number): CachedAnswer | undefined {
@@ -91,7 +92,15 @@ export class AnswerCache {
       this.map.clear();
       this.generation = generation;
     }
-    if (this.map.size >= this.maxEntries) this.map.clear(); // bounded; rebuilt from the next misses
+    if (this.map.size >= this.maxEntries) {
+      // Bounded: drop the oldest tenth (a Map iterates in insertion order), not everything, so a working set a
+      // little larger than the bound does not turn every query into a miss.
+      let drop = Math.ceil(this.maxEntries / 10);
+      for (const k of this.map.keys()) {
+        this.map.delete(k);
+        if (--drop === 0) break;
+      }
+    }
     this.map.set(key, entry);
   }
 

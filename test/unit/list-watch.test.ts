@@ -59,8 +59,13 @@ class FakeApi {
         res.writeHead(500).end('boom');
         return;
       }
+      // Paged as the API server pages: `limit` items, and a `continue` token for the rest.
+      const all = [...this.items.values()];
+      const from = Number(url.searchParams.get('continue') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? all.length) || all.length;
+      const next = from + limit < all.length ? String(from + limit) : undefined;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ metadata: { resourceVersion: String(this.rv) }, items: [...this.items.values()] }));
+      res.end(JSON.stringify({ metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: all.slice(from, from + limit) }));
       return;
     }
     this.watches.push(url.searchParams.get('resourceVersion') ?? '');
@@ -90,6 +95,7 @@ describe('ListWatch against a fake API server', () => {
   let api: FakeApi;
   let lw: ListWatch | undefined;
   let calls: string[];
+  let listed: string[] = [];
   let server: string;
 
   beforeEach(async () => {
@@ -107,7 +113,12 @@ describe('ListWatch against a fake API server', () => {
       { server: new URL(server), requestOptions: async () => ({}) },
       '/api/v1/services',
       {
-        replace: (items) => calls.push(`replace ${items.map((o) => o.metadata?.name).join(',')}`),
+        // Pages are gathered into one `replace` line per complete listing, which is what the tests assert on.
+        page: (items, first, last) => {
+          if (first) listed = [];
+          listed.push(...items.map((o) => o.metadata?.name ?? ''));
+          if (last) calls.push(`replace ${listed.join(',')}`);
+        },
         upsert: (o) => calls.push(`upsert ${o.metadata?.name}`),
         remove: (o) => calls.push(`remove ${o.metadata?.name}`),
       },
@@ -152,6 +163,14 @@ describe('ListWatch against a fake API server', () => {
     // Wait for the handler, not the request: the third list is counted before its reply is applied.
     await until(() => calls.filter((c) => c.startsWith('replace')).length >= 3, 'two relists applied');
     assert.deepEqual(calls.filter((c) => c.startsWith('replace')), ['replace a,b', 'replace a', 'replace ']);
+  });
+
+  it('reads a paged list page by page and hands over the whole set', async () => {
+    for (const n of ['a', 'b', 'c', 'd', 'e']) api.put(n);
+    startWatch({ ...FAST, pageSize: 2 });
+    await until(() => calls.length >= 1, 'list applied');
+    assert.deepEqual(calls, ['replace a,b,c,d,e']);
+    assert.equal(api.lists, 3, 'three pages of at most two');
   });
 
   it('restarts with backoff after a connection reset, without relisting', async () => {
