@@ -1,18 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --expose-gc
 // Command-line entry: `cluster-dns serve | zone | webhook | env | certs | help | version`.
 import fs from 'node:fs';
-import { certsCommand } from './certs/command.js';
+// Each command's modules are imported when it runs: `serve` starts sooner without the webhook, certificate and
+// Corefile code, and those commands without the DNS server.
 import { type Command, ConfigError, helpText, loadConfig } from './config.js';
-import { importCorefileCommand } from './corefile/command.js';
-import { envCommand } from './env/command.js';
 import { createLogger } from './log.js';
-import { ZoneIndex } from './records/zone-index.js';
-import { serve } from './run.js';
 import { ManifestError } from './sources/manifests.js';
 import { ListenError } from './transport/listen.js';
-import { startSource, waitForSync } from './sources/index.js';
-import { runWebhook } from './webhook/run.js';
-import { zoneFile } from './zone-file.js';
 
 const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -33,6 +27,11 @@ Usage:
 Run 'cluster-dns <command> --help' for the flags of a command.`;
 
 async function zone(argv: string[]): Promise<void> {
+  const [{ ZoneIndex }, { startSource, waitForSync }, { zoneFile }] = await Promise.all([
+    import('./records/zone-index.js'),
+    import('./sources/index.js'),
+    import('./zone-file.js'),
+  ]);
   const config = loadConfig('zone', argv);
   const log = createLogger(config.logLevel);
   const { state, source } = await startSource(config, log, { watch: false });
@@ -63,20 +62,20 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Usage: cluster-dns ${command} [flags]\n\n${helpText(command)}`);
     return 0;
   }
-  if (command === 'import-corefile') return importCorefileCommand(rest);
-  if (command === 'serve') return serve(rest);
+  if (command === 'import-corefile') return (await import('./corefile/command.js')).importCorefileCommand(rest);
+  if (command === 'serve') return (await import('./run.js')).serve(rest);
   if (command === 'webhook') {
     const config = loadConfig('webhook', rest);
-    await runWebhook(config, createLogger(config.logLevel));
+    await (await import('./webhook/run.js')).runWebhook(config, createLogger(config.logLevel));
     return 0;
   }
   if (command === 'env') {
     const config = loadConfig('env', rest);
-    await envCommand(config, createLogger(config.logLevel));
+    await (await import('./env/command.js')).envCommand(config, createLogger(config.logLevel));
     return 0;
   }
   if (command === 'certs') {
-    await certsCommand(loadConfig('certs', rest));
+    await (await import('./certs/command.js')).certsCommand(loadConfig('certs', rest));
     return 0;
   }
   if (command === 'zone') {

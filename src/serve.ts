@@ -7,7 +7,8 @@ import type { Forwarder } from './forward/forwarder.js';
 import type { LoopDetector } from './forward/loop.js';
 import type { Logger } from './log.js';
 import { type OpsServer, type Readiness, startOpsServer } from './ops/http.js';
-import { createRegistry, newProgrammingHistogram } from './ops/metrics.js';
+import type { Registry } from 'prom-client';
+import { PlainHistogram, exponentialBuckets } from './ops/counters.js';
 import { QueryMetrics } from './ops/query-metrics.js';
 import { RCODE_NAMES, typeName } from './dns/constants.js';
 import { addressFromReverse } from './records/ip.js';
@@ -70,7 +71,8 @@ async function awaitSync(core: Core, log: Logger): Promise<void> {
 }
 
 export async function startServer(initial: Config, log: Logger, extraHandlers: Handler[] = []): Promise<RunningServer> {
-  const programming = newProgrammingHistogram();
+  // coredns_kubernetes_dns_programming_duration_seconds, fed by the API source.
+  const programming = new PlainHistogram(['service_kind'], exponentialBuckets(0.001, 2, 20));
   const hooks = { extraHandlers, onProgrammed: (kind: string, seconds: number) => programming.observe([kind], seconds) };
   let config = initial;
   let core = await buildCore(config, log, hooks);
@@ -154,9 +156,11 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
   const startOps = (c: Config) =>
     startOpsServer(
       { metrics: c.metricsAddr, health: c.healthAddr, ready: c.readyAddr },
-      { readiness, registry: () => registry, records: c.debugRecords ? records : undefined },
+      { readiness, registry: metricsRegistry, records: c.debugRecords ? records : undefined },
     );
-  const registry = createRegistry({
+  let registry: Promise<Registry> | undefined;
+  const metricsRegistry = (): Promise<Registry> =>
+    (registry ??= import('./ops/metrics.js').then(({ createRegistry }) => createRegistry({
     query: queryMetrics,
     pipeline: () => pipeline.stats,
     core: () => ({
@@ -171,7 +175,7 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
     reloadFailures: () => reloadFailures,
     plugins: () => ['kubernetes', ...(core.forwarder ? ['forward', 'cache', 'loop'] : []), ...(config.loadbalance === 'round_robin' ? ['loadbalance'] : []), ...(config.logQueries ? ['log'] : [])],
     version: VERSION,
-  });
+  })));
   try {
     ops = await startOps(config);
     for (const [name, addr] of Object.entries(ops.addresses)) if (addr) log.info('listening', { [name]: addr });

@@ -21,7 +21,8 @@ export interface OpsEndpoints {
 
 export interface OpsHandlers {
   readiness(): Readiness;
-  registry(): Registry;
+  /** Made on the first scrape: prom-client is not loaded before anyone asks for metrics. */
+  registry(): Promise<Registry>;
   /** The /records debug view, or undefined when it is off. */
   records?: (name: string) => unknown;
 }
@@ -57,7 +58,7 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
     res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end([r.ready ? 'OK' : 'not ready', ...r.detail].join('\n'));
   });
   add('metrics', '/metrics', async (_req, _url, res) => {
-    const registry = h.registry();
+    const registry = await h.registry();
     const body = await registry.metrics();
     res.writeHead(200, { 'content-type': registry.contentType }).end(body);
   });

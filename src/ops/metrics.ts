@@ -35,9 +35,6 @@ export interface MetricSources {
   version: string;
 }
 
-/** coredns_kubernetes_dns_programming_duration_seconds, fed by the API source. */
-export const newProgrammingHistogram = (): PlainHistogram => new PlainHistogram(['service_kind'], exponentialBuckets(0.001, 2, 20));
-
 function custom(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[]) {
   return {
     name,

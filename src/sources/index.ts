@@ -48,6 +48,6 @@ export async function startSource(config: Config, log: Logger, opts: SourceOptio
 /** Resolves when `synced()` holds or after `timeoutMs`, whichever comes first; returns whether it synced. */
 export async function waitForSync(source: Source, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!source.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  while (!source.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   return source.synced();
 }
