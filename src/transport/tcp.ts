@@ -41,6 +41,9 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
     };
     socket.setTimeout(opts.idleTimeoutMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
+      // Replies to the queries of one read go out in one write (one syscall), not one each.
+      socket.cork();
+      process.nextTick(() => socket.uncork());
       for (const message of splitter.push(chunk)) {
         inFlight++;
         const reply = pipeline.process(message, 'tcp', client);
