@@ -7,6 +7,7 @@
 // namespace: www3.example.test.bench-4.svc.cluster.local, www3.example.test.svc.cluster.local,
 // www3.example.test.cluster.local, svc-12.bench-0.bench-4.svc.cluster.local (A or AAAA).
 // Names are drawn uniformly over the cluster with a fixed seed, so a file is the same on every run.
+import { rng } from '../test/helpers/rng.js';
 import type { GenService } from './generate.js';
 import { PORT_NAME } from './generate.js';
 
@@ -19,17 +20,7 @@ export const MIX: ReadonlyArray<readonly [Category, number]> = [
   ['A', 25], ['AAAA-nodata', 15], ['SRV', 5], ['headless-A', 10], ['search-miss', 25], ['PTR', 5], ['outside', 15],
 ];
 
-/** mulberry32: a small seeded PRNG, so query files are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function reverseName(ip: string): string {
   return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;

@@ -1,6 +1,7 @@
 // The servers under test, each a separate process on loopback, optionally pinned to a CPU with taskset:
 // cluster-dns (`node dist/src/cli.js serve`), CoreDNS with kubeadm's Corefile, and NSD (the C ceiling, and the
 // local upstream that serves the outside names). Each start reports how long it took to become ready.
+import { writeNsdConfig } from '../test/helpers/nsd.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,30 +183,7 @@ export async function startNsd(o: { dir: string; label: string; zones: Record<st
   const port = await freePort();
   const dir = join(o.dir, `${o.label}-${port}`);
   mkdirSync(dir, { recursive: true });
-  const conf = [
-    'server:',
-    '  ip-address: 127.0.0.1',
-    `  port: ${port}`,
-    '  username: ""',
-    '  chroot: ""',
-    `  zonesdir: "${dir}"`,
-    `  pidfile: "${dir}/nsd.pid"`,
-    '  database: ""',
-    `  xfrdfile: "${dir}/xfrd.state"`,
-    `  zonelistfile: "${dir}/zone.list"`,
-    `  logfile: "${dir}/nsd.log"`,
-    '  server-count: 1',
-    '  rrl-ratelimit: 0',
-    '  hide-version: yes',
-    '  verbosity: 0',
-    'remote-control:',
-    '  control-enable: no',
-  ];
-  for (const [origin, text] of Object.entries(o.zones)) {
-    writeFileSync(join(dir, `${origin}.zone`), text);
-    conf.push('zone:', `  name: ${origin}`, `  zonefile: ${origin}.zone`);
-  }
-  writeFileSync(join(dir, 'nsd.conf'), `${conf.join('\n')}\n`);
+  writeNsdConfig(dir, port, o.zones);
   const [cmd, argv] = pinned(o.cpus, NSD_PATH, ['-d', '-c', join(dir, 'nsd.conf')]);
   const t0 = performance.now();
   const proc = new ManagedProcess(o.label, cmd, argv, join(dir, 'nsd.out'));

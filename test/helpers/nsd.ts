@@ -16,9 +16,11 @@ export interface Nsd {
 /** nsd lives in /usr/sbin, which is not on every user's PATH. */
 const NSD = existsSync('/usr/sbin/nsd') ? '/usr/sbin/nsd' : 'nsd';
 
-export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'cdns-nsd-'));
+/**
+ * Writes nsd.conf and the zone files into `dir`: loopback, one server process, rate limiting off, no remote
+ * control. Shared by the forwarding tests and the benchmark.
+ */
+export function writeNsdConfig(dir: string, port: number, zones: Record<string, string>): void {
   const conf = [
     'server:',
     '  ip-address: 127.0.0.1',
@@ -34,6 +36,7 @@ export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
     '  server-count: 1',
     '  rrl-ratelimit: 0',
     '  hide-version: yes',
+    '  verbosity: 0',
     'remote-control:',
     '  control-enable: no',
   ];
@@ -42,6 +45,12 @@ export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
     conf.push('zone:', `  name: ${origin}`, `  zonefile: ${origin}.zone`);
   }
   writeFileSync(join(dir, 'nsd.conf'), `${conf.join('\n')}\n`);
+}
+
+export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cdns-nsd-'));
+  writeNsdConfig(dir, port, zones);
   const proc = new ManagedProcess('nsd', NSD, ['-d', '-c', join(dir, 'nsd.conf')], join(dir, 'nsd.out'));
   const stop = async (): Promise<void> => {
     await proc.stop();

@@ -5,6 +5,7 @@
 //  - per pod, the same variable names; the same value for every name only one of the pod's services produces;
 //    for a name several produce, both picks come from those services (the kubelet's choice is Go map order).
 // Seeded, so a failure names a case that can be replayed: SEED=<n> npx mocha ....
+import { rng } from '../helpers/rng.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -28,17 +29,6 @@ function kubeletEnvvarsBinary(): string {
   return path;
 }
 
-/** mulberry32: small, seedable, good enough to pick test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   namespace: string;
