@@ -256,7 +256,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
       bench.sizes.push(info);
 
       const nsd = track(await startNsd({ dir, label: NSD, zones: { 'cluster.local': fwd, 'in-addr.arpa': rev }, cpus: bench.serverCpus }));
-      await checkServer(nsd, services, false);
+      await checkServer(nsd, services, false, bench.warnings);
       await bench.measureSets(nsd, size, [['cluster', files.cluster]], ['udp', 'tcp']);
       await nsd.stop();
 
@@ -265,7 +265,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
         startClusterDns({ dir, kubeconfig, upstreamPort: upstream.port, ttl: o.ttl, cpus: bench.serverCpus, ...(profile && o.profile !== undefined ? { cpuProfDir: o.profile } : {}) }).then(track);
       let samples = 0;
       const cd = await bench.startSampled(() => startCd(++samples === o.readySamples), size);
-      await checkServer(cd.server, services, true);
+      await checkServer(cd.server, services, true, bench.warnings);
       await bench.measureSets(cd.server, size, sets, ['udp', 'tcp']);
       cd.row.peakRssMiB = peakRssMiB(cd.server.pids());
       bench.lifecycle.push(cd.row);
@@ -277,7 +277,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
 
       const startCore = (): Promise<Server> => startCoreDns({ dir, kubeconfig, upstreamPort: upstream.port, ttl: o.ttl, cpus: bench.serverCpus }).then(track);
       const core = await bench.startSampled(startCore, size);
-      await checkServer(core.server, services, true);
+      await checkServer(core.server, services, true, bench.warnings);
       await bench.measureSets(core.server, size, sets, ['udp', 'tcp']);
       core.row.peakRssMiB = peakRssMiB(core.server.pids());
       bench.lifecycle.push(core.row);
@@ -297,7 +297,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
 
       if (o.cache30) {
         const c30 = track(await startCoreDns({ dir, kubeconfig, upstreamPort: upstream.port, ttl: o.ttl, cpus: bench.serverCpus, cacheClusterZone: true, label: COREDNS_CACHE30 }));
-        await checkServer(c30, services, true);
+        await checkServer(c30, services, true, bench.warnings);
         await bench.measureSets(c30, size, [['cluster', files.cluster], ['mix', files.mix]], ['udp']);
         await c30.stop();
       }
