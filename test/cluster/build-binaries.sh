@@ -10,7 +10,11 @@
 # It also builds kubelet-envvars (test/kubelet-envvars/main.go): the kubelet's own service-variable code, which the
 # env-var injector's tests compare with ours, from the same k8s.io/kubernetes version.
 #
-# Usage: build-binaries.sh [kube|coredns|envvars|all]   (default: all). Prints nothing but progress on stderr.
+# The `node` target builds the test node's own parts: kubelet, kube-proxy and kube-scheduler from the same
+# k8s.io/kubernetes version (same pins, same version stamp) into the same bin/, and runc-clamp
+# (test/cluster/runc-clamp, a harness-only runc wrapper for these machines) into $CACHE/node/bin.
+#
+# Usage: build-binaries.sh [kube|coredns|envvars|node|all]   (default: all). Prints nothing but progress on stderr.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
@@ -21,27 +25,37 @@ what="${1:-all}"
 log() { echo "build-binaries: $*" >&2; }
 command -v go >/dev/null || { log "Go is not installed: install Go >= 1.25 or set KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, ETCD, COREDNS"; exit 2; }
 
+# Writes DIR/go.mod for a scratch module named NAME that requires k8s.io/kubernetes $KUBE_VERSION with its staging
+# modules pinned to their published tags.
+write_go_mod() {
+  local dir="$1" name="$2" kmod staging_version="v0.${KUBE_VERSION#v1.}"
+  kmod="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  {
+    printf 'module %s\n\ngo 1.25.0\n\nrequire k8s.io/kubernetes %s\n\n' "$name" "$KUBE_VERSION"
+    # every `k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.MINOR.PATCH`
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9./-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging_version"'#p' "$kmod"
+  } >"$dir/go.mod"
+}
+
+# The -ldflags that make `--version` print $KUBE_VERSION, as a release build does.
+version_ldflags() {
+  local minor="${KUBE_VERSION#v1.}" ldflags="-s -w"; minor="${minor%%.*}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$ldflags"
+}
+
 build_kube() {
   local out="$CACHE/kube-$KUBE_VERSION"
   if [[ -x "$out/bin/kube-apiserver" && -x "$out/bin/kube-controller-manager" && -x "$out/bin/etcd" && -x "$out/bin/kubectl" ]]; then
     return 0
   fi
-  local src="$out/src" minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  local staging_version="v0.${KUBE_VERSION#v1.}"
+  local src="$out/src"
   mkdir -p "$src" "$out/bin"
   log "building Kubernetes $KUBE_VERSION into $out (first time only; several minutes)"
-  local kmod
-  kmod="$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
-  {
-    echo "module cluster-dns-test-binaries"
-    echo
-    echo "go 1.25.0"
-    echo
-    echo "require k8s.io/kubernetes $KUBE_VERSION"
-    echo
-    # every `k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.MINOR.PATCH`
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9./-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging_version"'#p' "$kmod"
-  } >"$src/go.mod"
+  write_go_mod "$src" cluster-dns-test-binaries
   cat >"$src/tools.go" <<'GO'
 //go:build tools
 
@@ -57,11 +71,7 @@ GO
   (cd "$src" && go mod tidy)
   local etcd_version
   etcd_version="$(cd "$src" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
-  local ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-    ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
+  local ldflags; ldflags="$(version_ldflags)"
   (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$out/bin/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3)
@@ -79,15 +89,54 @@ build_envvars() {
   rm -f "$out/bin/kubelet-envvars"
   mkdir -p "$src" "$out/bin"
   log "building kubelet-envvars from k8s.io/kubernetes $KUBE_VERSION into $out/bin (first time: several minutes)"
-  local kmod staging_version="v0.${KUBE_VERSION#v1.}"
-  kmod="$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
-  {
-    printf 'module cluster-dns-kubelet-envvars\n\ngo 1.25.0\n\nrequire k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9./-]*\) => ./staging/src/.*#replace \1 => \1 '"$staging_version"'#p' "$kmod"
-  } >"$src/go.mod"
+  write_go_mod "$src" cluster-dns-kubelet-envvars
   cp "$main" "$src/main.go"
   (cd "$src" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out/bin/kubelet-envvars" .)
   log "built kubelet-envvars"
+}
+
+# The node's Kubernetes parts. They import much the control plane does not (the kubelet's runtime and volume code,
+# kube-proxy's iptables/nftables/ipvs code), so like kubelet-envvars they get a sibling scratch module with the same
+# pins rather than growing (and re-tidying) the control plane's one; module and build caches are shared, so after the
+# control plane this takes about a minute.
+build_node() {
+  local out="$CACHE/kube-$KUBE_VERSION" src="$CACHE/kube-$KUBE_VERSION/node-src"
+  if ! [[ -x "$out/bin/kubelet" && -x "$out/bin/kube-proxy" && -x "$out/bin/kube-scheduler" ]]; then
+    mkdir -p "$src" "$out/bin"
+    log "building kubelet, kube-proxy, kube-scheduler ($KUBE_VERSION) into $out/bin (first time only)"
+    write_go_mod "$src" cluster-dns-test-node
+    cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+)
+GO
+    local ldflags; ldflags="$(version_ldflags)"
+    (cd "$src" && go mod tidy && go build -trimpath -ldflags "$ldflags" -o "$out/bin/" \
+        k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler)
+    log "built kubelet, kube-proxy, kube-scheduler"
+  fi
+  build_runc_clamp
+}
+
+# runc-clamp: built from a copy of test/cluster/runc-clamp (no dependencies) in the cache, static, without cgo.
+# Rebuilt whenever its main.go or go.mod changes (the copies are the stamp).
+build_runc_clamp() {
+  local dir; dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/runc-clamp"
+  local src="$CACHE/node/runc-clamp-src" bin="$CACHE/node/bin/runc-clamp"
+  if [[ -x "$bin" ]] && cmp -s "$dir/main.go" "$src/main.go" && cmp -s "$dir/go.mod" "$src/go.mod"; then
+    return 0
+  fi
+  rm -f "$bin"
+  mkdir -p "$src" "$CACHE/node/bin"
+  cp "$dir/main.go" "$dir/go.mod" "$src/"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin" .)
+  log "built runc-clamp into $CACHE/node/bin"
 }
 
 build_coredns() {
@@ -102,6 +151,7 @@ case "$what" in
   kube) build_kube ;;
   coredns) build_coredns ;;
   envvars) build_envvars ;;
-  all) build_kube; build_coredns; build_envvars ;;
-  *) log "unknown target '$what' (kube|coredns|envvars|all)"; exit 2 ;;
+  node) build_node ;;
+  all) build_kube; build_coredns; build_envvars; build_node ;;
+  *) log "unknown target '$what' (kube|coredns|envvars|node|all)"; exit 2 ;;
 esac
