@@ -11,7 +11,8 @@ export const KUBE_VERSION = process.env.KUBE_VERSION ?? 'v1.35.4';
 export const COREDNS_VERSION = process.env.COREDNS_VERSION ?? 'v1.14.7';
 export const CACHE_DIR = process.env.CLUSTER_DNS_CACHE ?? join(homedir(), '.cache', 'cluster-dns');
 
-export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'coredns';
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'coredns'
+  | 'kubelet' | 'kube-proxy' | 'kube-scheduler' | 'runc-clamp';
 
 const ENV_VAR: Record<BinaryName, string> = {
   etcd: 'ETCD',
@@ -19,13 +20,19 @@ const ENV_VAR: Record<BinaryName, string> = {
   'kube-controller-manager': 'KUBE_CONTROLLER_MANAGER',
   kubectl: 'KUBECTL',
   coredns: 'COREDNS',
+  kubelet: 'KUBELET',
+  'kube-proxy': 'KUBE_PROXY',
+  'kube-scheduler': 'KUBE_SCHEDULER',
+  'runc-clamp': 'RUNC_CLAMP',
 };
 
 function cachePath(name: BinaryName): string {
-  return name === 'coredns'
-    ? join(CACHE_DIR, `coredns-${COREDNS_VERSION}`, 'bin', 'coredns')
-    : join(CACHE_DIR, `kube-${KUBE_VERSION}`, 'bin', name);
+  if (name === 'coredns') return join(CACHE_DIR, `coredns-${COREDNS_VERSION}`, 'bin', 'coredns');
+  if (name === 'runc-clamp') return join(CACHE_DIR, 'node', 'bin', 'runc-clamp');
+  return join(CACHE_DIR, `kube-${KUBE_VERSION}`, 'bin', name);
 }
+
+const NODE_BINARIES = new Set<BinaryName>(['kubelet', 'kube-proxy', 'kube-scheduler', 'runc-clamp']);
 
 function isExecutable(path: string): boolean {
   try {
@@ -59,7 +66,7 @@ export function binaryPath(name: BinaryName): string {
   if (isExecutable(cached)) return cached;
   const fallback = name === 'kubectl' ? onPath('kubectl') : undefined;
   if (fallback !== undefined) return fallback;
-  const target = name === 'coredns' ? 'all' : 'kube';
+  const target = name === 'coredns' ? 'all' : NODE_BINARIES.has(name) ? 'node' : 'kube';
   throw new Error(
     `${name} binary not found at ${cached}: build it with \`bash test/setup.sh ${target}\` or set ${envVar}=/path/to/${name}`,
   );
@@ -72,5 +79,15 @@ export function controlPlaneBinaries(): Record<'etcd' | 'kube-apiserver' | 'kube
     'kube-apiserver': binaryPath('kube-apiserver'),
     'kube-controller-manager': binaryPath('kube-controller-manager'),
     kubectl: binaryPath('kubectl'),
+  };
+}
+
+/** The real node's own binaries (built by `bash test/setup.sh node`), resolved up front like the control plane's. */
+export function nodeBinaries(): Record<'kubelet' | 'kube-proxy' | 'kube-scheduler' | 'runc-clamp', string> {
+  return {
+    kubelet: binaryPath('kubelet'),
+    'kube-proxy': binaryPath('kube-proxy'),
+    'kube-scheduler': binaryPath('kube-scheduler'),
+    'runc-clamp': binaryPath('runc-clamp'),
   };
 }

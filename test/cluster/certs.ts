@@ -15,7 +15,7 @@ const generateKeyPairP = promisify(generateKeyPair);
 export interface Pki {
   caCert: string;
   caKey: string;
-  /** Serving certificate for kube-apiserver; SANs 127.0.0.1, localhost and 10.96.0.1 (the `kubernetes` Service IP). */
+  /** Serving certificate for kube-apiserver; SANs 127.0.0.1, localhost, 10.96.0.1 (the `kubernetes` Service IP) and its names, and any extra addresses. */
   apiserverCert: string;
   apiserverKey: string;
   /** Client certificate CN=admin, O=system:masters: a cluster admin through the built-in RBAC binding. */
@@ -48,7 +48,8 @@ function leaf(pki: Pki, cert: string, key: string, subject: string, extensions: 
     '-addext', 'keyUsage=critical,digitalSignature', ...addext]);
 }
 
-export async function generatePki(dir: string): Promise<Pki> {
+/** `ipSans` are added to the API server certificate's SANs (127.0.0.1 is always there). */
+export async function generatePki(dir: string, ipSans: string[] = []): Promise<Pki> {
   const p = (name: string): string => join(dir, name);
   const pki: Pki = {
     caCert: p('ca.crt'), caKey: p('ca.key'),
@@ -67,7 +68,8 @@ export async function generatePki(dir: string): Promise<Pki> {
     Promise.all([writeFile(pki.serviceAccountKey, privateKey), writeFile(pki.serviceAccountPub, publicKey)]));
   await Promise.all([
     leaf(pki, pki.apiserverCert, pki.apiserverKey, '/CN=kube-apiserver', [
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+      `subjectAltName=${[...new Set(['127.0.0.1', ...ipSans, '10.96.0.1'])].map((ip) => `IP:${ip}`).join(',')},` +
+        'DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
       'extendedKeyUsage=serverAuth',
     ]),
     leaf(pki, pki.adminCert, pki.adminKey, '/O=system:masters/CN=admin', ['extendedKeyUsage=clientAuth']),

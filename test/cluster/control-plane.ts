@@ -33,6 +33,21 @@ export interface ControlPlaneOptions {
    * Endpoints) and logs that every 10 s. Give a non-loopback address, e.g. 192.0.2.1, to get them.
    */
   advertiseAddress?: string;
+  /**
+   * The one address the API server listens on (and the kubeconfig names). Default 127.0.0.1; the real node
+   * (node/cluster.ts) uses the host end of its veth pair, which the node's network namespace can reach.
+   */
+  bindAddress?: string;
+  /** More IP addresses for the API server's serving certificate (the bind address is always in it). */
+  extraIpSans?: string[];
+  /**
+   * 'fake-node' (default): the narrow set of controllers, ServiceAccount admission off, and a fake Ready Node for
+   * tests that write pod status themselves. 'real-node': every default controller and the API server's default
+   * admission (pods get service-account tokens, as in any cluster), and no fake Node: a kubelet registers itself.
+   */
+  flavour?: 'fake-node' | 'real-node';
+  /** Pod network for the node IPAM controller ('real-node' only). */
+  clusterCidr?: string;
 }
 
 export interface KubectlResult {
@@ -63,9 +78,9 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-const SERVICE_CIDR = '10.96.0.0/16';
+export const SERVICE_CIDR = '10.96.0.0/16';
 // EndpointSlices need these; the others keep namespaces deletable and service-account tokens working.
-const CONTROLLERS = 'endpointslice,endpointslicemirroring,namespace,serviceaccount,serviceaccount-token,garbagecollector';
+const FAKE_NODE_CONTROLLERS = 'endpointslice,endpointslicemirroring,namespace,serviceaccount,serviceaccount-token,garbagecollector';
 const PORT_ATTEMPTS = 3;
 
 /**
@@ -92,6 +107,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 5000;
   const nodeName = opts.nodeName ?? 'node-1';
+  const realNode = opts.flavour === 'real-node';
+  const bindAddress = opts.bindAddress ?? '127.0.0.1';
   const bin = controlPlaneBinaries(); // a missing binary fails here, before anything is started
   installCleanupHandlers(opts.handleSignals ?? true);
 
@@ -107,7 +124,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
   try {
     // etcd does not need the certificates, so it starts while they are made.
-    const pkiPromise = generatePki(dir);
+    const pkiPromise = generatePki(dir, [...new Set([bindAddress, ...(opts.extraIpSans ?? [])])]);
     pkiPromise.catch(() => undefined); // awaited after etcd; until then a rejection must not count as unhandled
     let etcdUrl = '';
     const etcd = await startComponent(async () => {
@@ -137,15 +154,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     let server = '';
     const apiserver = await startComponent(async () => {
       const port = await freePort();
-      server = `https://127.0.0.1:${port}`;
+      server = `https://${bindAddress}:${port}`;
       await mkdir(join(dir, 'apiserver-certs'), { recursive: true });
       const proc = new ManagedProcess('kube-apiserver', bin['kube-apiserver'], [
         `--etcd-servers=${etcdUrl}`,
-        `--secure-port=${port}`, '--bind-address=127.0.0.1', `--advertise-address=${opts.advertiseAddress ?? '127.0.0.1'}`,
+        `--secure-port=${port}`, `--bind-address=${bindAddress}`, `--advertise-address=${opts.advertiseAddress ?? bindAddress}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--authorization-mode=RBAC',
-        // Without this every Pod would need its namespace's default ServiceAccount to exist first.
-        '--disable-admission-plugins=ServiceAccount',
+        // Without this every Pod would need its namespace's default ServiceAccount to exist first; a real node's
+        // pods need it, for their projected tokens.
+        ...(realNode ? [] : ['--disable-admission-plugins=ServiceAccount']),
+        // Reach kubelets (logs, exec, port-forward) at their InternalIP: by name it would ask the machine's resolver.
+        '--kubelet-preferred-address-types=InternalIP',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.serviceAccountPub}`, `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         `--client-ca-file=${pki.caCert}`,
@@ -163,7 +183,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await writeAdminKubeconfig(kubeconfigPath, server, pki);
 
     // The Node only needs the API server, so it is registered while the controller manager starts.
-    const node = withTimeout(registerReadyNode(kubeconfigPath, nodeName), readyTimeoutMs).catch((error: unknown) => {
+    const node = realNode ? Promise.resolve() : withTimeout(registerReadyNode(kubeconfigPath, nodeName), readyTimeoutMs).catch((error: unknown) => {
       const e = error as Error & { cause?: Error };
       const why = e.cause?.message === undefined ? e.message : `${e.message}: ${e.cause.message}`;
       throw new ComponentError(`registering Node ${nodeName}`, `failed: ${why}`, logs['kube-apiserver']);
@@ -174,11 +194,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       await mkdir(join(dir, 'controller-manager-certs'), { recursive: true });
       const proc = new ManagedProcess('kube-controller-manager', bin['kube-controller-manager'], [
         `--kubeconfig=${kubeconfigPath}`,
-        `--controllers=${CONTROLLERS}`,
+        `--controllers=${realNode ? '*' : FAKE_NODE_CONTROLLERS}`,
+        ...(realNode && opts.clusterCidr !== undefined
+          ? ['--allocate-node-cidrs=true', `--cluster-cidr=${opts.clusterCidr}`, '--node-cidr-mask-size=24'] : []),
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--flex-volume-plugin-dir=${join(dir, 'flex-volume-plugins')}`, // not /usr/libexec/kubernetes
         `--service-account-private-key-file=${pki.serviceAccountKey}`, `--root-ca-file=${pki.caCert}`,
         '--use-service-account-credentials=false',
         '--leader-elect=false',
-        '--bind-address=127.0.0.1', `--secure-port=${port}`,
+        '--bind-address=127.0.0.1', `--secure-port=${port}`, // its own health endpoint: loopback is enough
         `--cert-dir=${join(dir, 'controller-manager-certs')}`, // its self-signed serving cert goes here
       ], logs['kube-controller-manager']);
       started.push(proc);

@@ -21,6 +21,8 @@ export interface ExitInfo {
 
 const live = new Set<ManagedProcess>();
 const tempDirs = new Set<string>();
+/** Synchronous clean-ups (the real node's teardown) run before children are killed, on every way out. */
+const cleanups = new Set<() => void>();
 let reaper: ChildProcess | undefined;
 
 /** Tell the reaper (started on first use) about a pid or temp dir to clean up if we die; '-' forgets it. */
@@ -117,6 +119,18 @@ export class ManagedProcess {
   }
 }
 
+/**
+ * Registers a command for the reaper to run if we die without cleaning up (before it kills the pids it knows).
+ * The command must be idempotent and finish within a minute; untrackCommand forgets it once we cleaned up.
+ */
+export function trackCommand(argv: string[]): void {
+  tellReaper(`+cmd ${JSON.stringify(argv)}`);
+}
+
+export function untrackCommand(argv: string[]): void {
+  tellReaper(`-cmd ${JSON.stringify(argv)}`);
+}
+
 /** Registers a temp dir to be removed if we are interrupted or die. */
 export function trackTempDir(dir: string): void {
   tempDirs.add(dir);
@@ -128,8 +142,29 @@ export function untrackTempDir(dir: string): void {
   tellReaper(`-dir ${dir}`);
 }
 
+/**
+ * Registers a synchronous clean-up for stopAll() and the exit handler; returns the function that forgets it (call it
+ * once the owner has cleaned up by itself).
+ */
+export function addCleanup(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+function runCleanups(): void {
+  for (const cleanup of cleanups) {
+    try {
+      cleanup();
+    } catch {
+      // each clean-up is best effort; the reaper runs the same commands again if we die
+    }
+  }
+  cleanups.clear();
+}
+
 /** Stops every live child (gracefully, in parallel) and removes every tracked temp dir. */
 export async function stopAll(timeoutMs = 5000): Promise<void> {
+  runCleanups();
   await Promise.all([...live].map((p) => p.stop(timeoutMs)));
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
@@ -145,6 +180,7 @@ export function installCleanupHandlers(handleSignals: boolean): void {
   if (!handlersInstalled) {
     handlersInstalled = true;
     process.on('exit', () => {
+      runCleanups();
       for (const p of live) p.killNow();
       for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
     });

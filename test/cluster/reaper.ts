@@ -1,14 +1,17 @@
 // Orphan reaper, run as a detached child by process.ts.
 //
-// Reads lines "+pid N", "-pid N", "+dir PATH", "-dir PATH" on stdin. When stdin closes, because the test process
-// exited or was SIGKILLed, it SIGTERMs the pids still listed, SIGKILLs those alive 3 s later, removes the dirs and
-// exits. To avoid killing an unrelated process that reused a pid, it remembers each pid's start time from
+// Reads lines "+pid N", "-pid N", "+dir PATH", "-dir PATH", "+cmd JSON-ARGV", "-cmd JSON-ARGV" on stdin. When stdin
+// closes, because the test process exited or was SIGKILLed, it first runs the commands still listed, one after the
+// other (the real node's teardown: it kills the node's process tree, unmounts and deletes its network namespace),
+// then SIGTERMs the pids still listed, SIGKILLs those alive 3 s later, removes the dirs and exits. To avoid killing an unrelated process that reused a pid, it remembers each pid's start time from
 // /proc/N/stat and only signals a pid whose start time still matches (Linux; elsewhere it trusts the pid).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const pids = new Map<number, string | undefined>();
 const dirs = new Set<string>();
+const cmds = new Set<string>();
 
 function startTime(pid: number): string | undefined {
   try {
@@ -38,7 +41,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (op === '-pid') pids.delete(Number(arg));
   else if (op === '+dir') dirs.add(arg);
   else if (op === '-dir') dirs.delete(arg);
+  else if (op === '+cmd') cmds.add(arg);
+  else if (op === '-cmd') cmds.delete(arg);
 }).on('close', () => {
+  for (const cmd of cmds) {
+    const [file, ...args] = JSON.parse(cmd) as string[];
+    if (file !== undefined) spawnSync(file, args, { stdio: 'ignore', timeout: 60_000 });
+  }
   const alive = [...pids.keys()].filter((pid) => signalIfOurs(pid, 'SIGTERM'));
   setTimeout(() => {
     for (const pid of alive) signalIfOurs(pid, 'SIGKILL');

@@ -20,10 +20,10 @@ const NSD = existsSync('/usr/sbin/nsd') ? '/usr/sbin/nsd' : 'nsd';
  * Writes nsd.conf and the zone files into `dir`: loopback, one server process, rate limiting off, no remote
  * control. Shared by the forwarding tests and the benchmark.
  */
-export function writeNsdConfig(dir: string, port: number, zones: Record<string, string>): void {
+export function writeNsdConfig(dir: string, port: number, zones: Record<string, string>, address = '127.0.0.1'): void {
   const conf = [
     'server:',
-    '  ip-address: 127.0.0.1',
+    `  ip-address: ${address}`,
     `  port: ${port}`,
     '  username: ""',
     '  chroot: ""',
