@@ -1,0 +1,3 @@
+module cluster-dns-test/pause
+
+go 1.22
