@@ -185,6 +185,14 @@ if [[ "$what" == all ]]; then
   fi
 fi
 
+# --- The real node's images: pause, CoreDNS, dnsutils, and cluster-dns built from the repository's Dockerfile -----
+# build-images.sh rebuilds an image only when its inputs changed (cluster-dns: when src/, the Dockerfile or the
+# package files did), printing one line per image it builds; warm, it takes about a second.
+if [[ "$what" == all || "$what" == node ]]; then
+  bash "$here/cluster/build-images.sh" all || die "building the node's images failed (see the line above)"
+  used+=("node images in $CACHE/images (index.tsv)")
+fi
+
 if [[ "${CI:-}" == true ]]; then
   say "ready ($what): $(IFS=';'; echo "${used[*]}" | sed 's/;/; /g'); packages: $(printf '%s\n' "${package_of[@]}" | sort -u | xargs)"
   if [[ "$what" == all || "$what" == node ]]; then

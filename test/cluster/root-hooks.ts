@@ -14,10 +14,32 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { startNodeCluster, type NodeCluster } from './node/cluster.js';
 
 export type { ControlPlane } from './control-plane.js';
+export type { NodeCluster } from './node/cluster.js';
 
 let controlPlane: Promise<ControlPlane> | undefined;
+let nodeCluster: Promise<NodeCluster> | undefined;
+
+/**
+ * The real node of this run (test/cluster/node/), started on the first call, like getControlPlane() but with its
+ * own control plane: its API server serves the node's veth address with ServiceAccount admission on, which the
+ * fake-node tests do not want. Its first start takes a minute or more (images are imported into containerd);
+ * callers give their before() hook a long timeout. A failed start is remembered and rethrown at once.
+ */
+export function getNodeCluster(): Promise<NodeCluster> {
+  nodeCluster ??= startNodeCluster({ log: (line) => process.stderr.write(`      real node: ${line}\n`) });
+  return nodeCluster;
+}
+
+/** Stops the real node now (a test that needs the machine without it, e.g. one that starts its own). */
+export async function stopNodeCluster(): Promise<void> {
+  const started = nodeCluster;
+  nodeCluster = undefined;
+  const cluster = await started?.catch(() => undefined);
+  await cluster?.stop();
+}
 
 export function getControlPlane(): Promise<ControlPlane> {
   controlPlane ??= startControlPlane();
@@ -46,8 +68,9 @@ export async function createTestNamespace(cp: ControlPlane, prefix: string): Pro
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
+    this.timeout(90_000);
+    await stopNodeCluster();
     if (controlPlane === undefined) return;
-    this.timeout(30_000);
     const started = controlPlane;
     controlPlane = undefined;
     const cp = await started.catch(() => undefined); // a failed start has cleaned up after itself

@@ -1,0 +1,129 @@
+// Real pods on the real node for tests: create from manifests, wait until Ready, exec into them, and a client pod
+// that resolves a name in a bounded loop and counts what failed, for the swap and restart tests.
+import type { NodeCluster } from '../cluster/node/cluster.js';
+import { DNSUTILS_IMAGE } from '../cluster/node/images.js';
+
+export class Kubectl {
+  constructor(private readonly cluster: NodeCluster) {}
+
+  /** Runs kubectl; rejects with its stderr on a non-zero exit. */
+  async run(args: string[], input?: string, timeoutMs = 60_000): Promise<string> {
+    const res = await this.cluster.kubectl(args, { timeoutMs, ...(input === undefined ? {} : { input }) });
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} (exit ${res.code}): ${res.stderr.trim()}`);
+    return res.stdout;
+  }
+
+  apply(objects: unknown[]): Promise<string> {
+    return this.run(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  }
+
+  async json<T>(args: string[]): Promise<T> {
+    return JSON.parse(await this.run([...args, '-o', 'json'])) as T;
+  }
+
+  /** `kubectl exec` in a pod's first container; resolves with stdout, rejects with stderr on failure. */
+  exec(namespace: string, pod: string, command: string[], timeoutMs = 60_000): Promise<string> {
+    return this.run(['-n', namespace, 'exec', pod, '--', ...command], undefined, timeoutMs);
+  }
+
+  /** ServiceAccount admission rejects pods until the controller has made the namespace's `default` account. */
+  async waitForDefaultServiceAccount(namespace: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.cluster.kubectl(['-n', namespace, 'get', 'serviceaccount', 'default'])).code !== 0) {
+      if (Date.now() > deadline) throw new Error(`namespace ${namespace} got no default ServiceAccount within ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async waitReady(namespace: string, selector: string, timeoutSeconds = 120): Promise<void> {
+    await this.run(['-n', namespace, 'wait', '--for=condition=Ready', 'pod', '-l', selector, `--timeout=${timeoutSeconds}s`], undefined, (timeoutSeconds + 10) * 1000);
+  }
+}
+
+/** A dnsutils pod (ClusterFirst DNS: the kubelet's real resolv.conf) that sleeps until the test is done with it. */
+export function dnsutilsPod(namespace: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: 'dnsutils', image: DNSUTILS_IMAGE, imagePullPolicy: 'IfNotPresent',
+        // Bounded: the pod ends by itself after an hour whatever happens to the test.
+        command: ['sleep', '3600'],
+      }],
+      ...extra,
+    },
+  };
+}
+
+export interface LookupCounts {
+  ok: number;
+  failed: number;
+  /** Lookups that succeeded but took over a second. */
+  slow: number;
+  /** The first few failures: "<unix time> <what dig printed>". */
+  failures: string[];
+}
+
+/**
+ * A lookup loop inside a pod: `dig` of one name through the kube-dns Service IP, one try with a 2 s timeout, as
+ * fast as it goes, counting answers equal to `expect`, other outcomes and slow answers into files. The loop is
+ * bounded (it stops when /tmp/stop exists or after `maxSeconds`), and read with exec, so the counts survive a
+ * `kubectl exec` that fails.
+ */
+export class LookupLoop {
+  private constructor(private readonly k: Kubectl, readonly namespace: string, readonly pod: string) {}
+
+  static async start(k: Kubectl, namespace: string, pod: string, opts: { server: string; name: string; expect: string; maxSeconds?: number }): Promise<LookupLoop> {
+    const script = `
+      end=$(( $(date +%s) + ${opts.maxSeconds ?? 900} )); ok=0; failed=0; slow=0; : > /tmp/failures
+      while [ ! -f /tmp/stop ] && [ "$(date +%s)" -lt "$end" ]; do
+        t0=$(date +%s%N)
+        out=$(dig +short +tries=1 +time=2 @${opts.server} ${opts.name} A 2>&1)
+        t1=$(date +%s%N)
+        if [ "$out" = "${opts.expect}" ]; then
+          ok=$((ok+1)); [ $(( (t1 - t0) / 1000000 )) -gt 1000 ] && slow=$((slow+1))
+        else
+          failed=$((failed+1)); [ "$failed" -le 20 ] && echo "$(date +%s) $out" | tr '\\n' ' ' >> /tmp/failures && echo >> /tmp/failures
+        fi
+        echo "$ok $failed $slow" > /tmp/counts.new && mv /tmp/counts.new /tmp/counts
+      done
+      touch /tmp/done`;
+    await k.exec(namespace, pod, ['sh', '-c', 'rm -f /tmp/stop /tmp/done /tmp/counts']);
+    // Detached inside the container: the exec returns at once, the loop runs on in the pod.
+    await k.exec(namespace, pod, ['sh', '-c', `nohup sh -c '${script.replace(/'/g, `'"'"'`)}' >/dev/null 2>&1 &`]);
+    const loop = new LookupLoop(k, namespace, pod);
+    // Wait for the first lookups, so a count of zero failures means something.
+    const deadline = Date.now() + 20_000;
+    while ((await loop.counts()).ok < 5) {
+      if (Date.now() > deadline) throw new Error(`lookup loop in ${pod}: fewer than 5 good lookups in 20 s: ${JSON.stringify(await loop.counts())}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return loop;
+  }
+
+  async counts(): Promise<LookupCounts> {
+    const out = await this.k.exec(this.namespace, this.pod, ['sh', '-c', 'cat /tmp/counts 2>/dev/null || echo 0 0 0; echo ---; cat /tmp/failures 2>/dev/null || true']);
+    const [head = '', rest = ''] = out.split('---\n');
+    const [ok = 0, failed = 0, slow = 0] = head.trim().split(/\s+/).map(Number);
+    return { ok, failed, slow, failures: rest.split('\n').filter((l) => l.trim() !== '') };
+  }
+
+  /** Counts since `before` (the loop keeps running). */
+  async since(before: LookupCounts): Promise<LookupCounts> {
+    const now = await this.counts();
+    return { ok: now.ok - before.ok, failed: now.failed - before.failed, slow: now.slow - before.slow, failures: now.failures.slice(before.failures.length) };
+  }
+
+  async stop(): Promise<LookupCounts> {
+    await this.k.exec(this.namespace, this.pod, ['touch', '/tmp/stop']);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const done = await this.k.exec(this.namespace, this.pod, ['sh', '-c', 'test -f /tmp/done && echo yes || echo no']);
+      if (done.trim() === 'yes') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return this.counts();
+  }
+}
