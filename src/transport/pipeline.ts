@@ -173,7 +173,8 @@ export class Pipeline {
     fast.cache.set(fq.key, generation, {
       variants,
       next: 0,
-      flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef),
+      // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
+      flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (reply.replay ? 0x0400 : 0),
       an: header.readUInt16BE(6),
       ns: header.readUInt16BE(8),
       ar: header.readUInt16BE(10) - (fq.edns ? 1 : 0),
