@@ -194,7 +194,8 @@ if [[ "$what" == all || "$what" == node ]]; then
 fi
 
 if [[ "${CI:-}" == true ]]; then
-  say "ready ($what): $(IFS=';'; echo "${used[*]}" | sed 's/;/; /g'); packages: $(printf '%s\n' "${package_of[@]}" | sort -u | xargs)"
+  used_text="$(IFS=';'; echo "${used[*]}")"
+  say "ready ($what): ${used_text//;/; }; packages: $(printf '%s\n' "${package_of[@]}" | sort -u | xargs)"
   if [[ "$what" == all || "$what" == node ]]; then
     versions="$(dpkg-query -W -f='${Package} ${Version}, ' "${node_packages[@]}" 2>/dev/null | sed 's/, $//')"
     kubelet_version="$("${KUBELET:-$kube_bin/kubelet}" --version 2>&1 || true)"

@@ -24,7 +24,8 @@ function nodeLeftovers(): string[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (/cluster-dns-node-|cluster-dns-cp-/.test(cmd) && !cmd.includes('teardown.js')) found.push(`process ${pid}: ${cmd.slice(0, 80)}`);
+      const dir = /cluster-dns-(node|cp)-[\w]+/.exec(cmd)?.[0];
+      if (dir !== undefined && !cmd.includes('teardown.js')) found.push(`process ${pid} of ${dir}: ${cmd.slice(0, 60)}`);
     } catch {
       // gone
     }

@@ -1,7 +1,8 @@
-// The container image, checked without a container engine (none is available here, so the image itself has not
-// been built): hadolint, the rules issue #7 sets (checked here one by one), every file the build COPYs exists and
-// is in the build context, the build-stage TypeScript config compiles src/ alone, and the runtime image's
-// production dependencies cover every package src/ imports. Also lints scripts/kind-swap.sh with shellcheck.
+// The container image's rules, checked without building it (the build itself is test/cluster/build-images.sh, with
+// buildah, and the image runs on the real node in test/node/): hadolint, the rules issue #7 sets (checked here one
+// by one), every file the build COPYs exists and is in the build context, the build-stage TypeScript config
+// compiles src/ alone, and the runtime image's production dependencies cover every package src/ imports. Also
+// lints the shell scripts (kind-swap.sh, setup.sh, build-images.sh) with shellcheck.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -210,13 +211,15 @@ describe('container image (Dockerfile, .dockerignore)', () => {
   });
 });
 
-describe('scripts/kind-swap.sh', () => {
-  it('passes shellcheck and bash -n', async () => {
-    await run('bash', ['-n', 'scripts/kind-swap.sh']);
-    const shellcheck = findTool('shellcheck', 'SHELLCHECK', 'none');
-    assert.ok(shellcheck, 'shellcheck not found: run `bash test/setup.sh` (Debian package shellcheck)');
-    await run(shellcheck, ['scripts/kind-swap.sh']);
-  });
+describe('shell scripts', () => {
+  for (const script of ['scripts/kind-swap.sh', 'test/cluster/build-images.sh', 'test/setup.sh']) {
+    it(`${script} passes shellcheck and bash -n`, async () => {
+      await run('bash', ['-n', script]);
+      const shellcheck = findTool('shellcheck', 'SHELLCHECK', 'none');
+      assert.ok(shellcheck, 'shellcheck not found: run `bash test/setup.sh` (Debian package shellcheck)');
+      await run(shellcheck, [script]);
+    });
+  }
 
   it('prints its usage and exits 2 without a command', async () => {
     const err = await run('bash', ['scripts/kind-swap.sh']).then(() => undefined, (e: { code: number; stderr: string }) => e);
