@@ -16,7 +16,7 @@ import type { ZoneIndex } from './records/zone-index.js';
 import type { Handler } from './resolve/handler.js';
 import { waitForSync } from './sources/index.js';
 import { type DnsListeners, listenDns } from './transport/listen.js';
-import { AnswerCache } from './transport/answer-cache.js';
+import { ReplayCache } from './dns/replay.js';
 import { type FastPath, Pipeline, type QueryEvent } from './transport/pipeline.js';
 import { addressRotations } from './resolve/loadbalance.js';
 import type { TcpListener } from './transport/tcp.js';
@@ -83,6 +83,10 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
 
   const observe = (e: QueryEvent): void => {
     queryMetrics.observe(e);
+    if (e.kind === 'replayed') {
+      if (e.hit.entry.source === 'cache') core.forwarder?.cache.countReplay(e.hit.entry.rcode, e.hit.entry.an);
+      return; // never while queries are logged: the fast path is off then
+    }
     if (logQueries) {
       log.info('query', {
         client: e.client.address,
@@ -96,13 +100,13 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
     }
   };
   // Cluster answers are served from encoded bytes while the index is unchanged (not when every query is logged).
-  const answerCache = new AnswerCache(queryMetrics);
+  const replays = new ReplayCache();
   let epoch = 0;
   const fastPathFor = (c: Core, cfg: Config): FastPath | undefined =>
     cfg.logQueries
       ? undefined
       : {
-          cache: answerCache,
+          cache: replays,
           generation: () => epoch * 2 ** 32 + c.index.generation,
           variants: cfg.loadbalance === 'round_robin' ? (r) => addressRotations(r) : (r) => [r],
         };

@@ -92,6 +92,14 @@ function record(buf: Uint8Array, p: number): { rr: RR | undefined; opt?: { udpSi
   }
 }
 
+/** The ID of a message long enough to have a header, read before decoding it (to find who is waiting for it). */
+export function messageId(buf: Uint8Array): number | undefined {
+  return buf.length < HEADER_SIZE ? undefined : (buf[0]! << 8) | buf[1]!;
+}
+
+/** A reply, as opposed to a query (the QR bit). */
+export const isResponse = (m: DecodedMessage): boolean => (m.flags & Flag.QR) !== 0;
+
 export function decodeMessage(buf: Uint8Array): DecodedMessage {
   if (buf.length < HEADER_SIZE) throw new MessageError('shorter than a header');
   const flags = u16(buf, 2);

@@ -4,7 +4,7 @@
 import { EdeCode, Flag, RCODE_NAMES, Rcode } from '../dns/constants.js';
 import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
-import type { Query, Reply, RR } from '../dns/message.js';
+import type { Query, Reply, ReplySource, RR } from '../dns/message.js';
 import type { Logger } from '../log.js';
 import { type Handler, emptyReply } from '../resolve/handler.js';
 import { type CacheEntry, ResponseCache, cacheKey } from './cache.js';
@@ -136,7 +136,7 @@ export class Forwarder {
     else {
       if (this.active >= this.opts.maxConcurrent) {
         this.stats.maxConcurrentRejects++;
-        return { ...emptyReply(Rcode.REFUSED), plugin: 'forward' };
+        return { ...emptyReply(Rcode.REFUSED), source: 'forward' };
       }
       pending = this.fetch(key, q);
       this.inflight.set(key, pending);
@@ -151,21 +151,19 @@ export class Forwarder {
     this.cache.put(key, { id: 0, flags: Flag.QR | Flag.RA, rcode: Rcode.SERVFAIL, question: undefined, answer: [], authority: [], additional: [], opt: undefined });
     const reply = emptyReply(Rcode.SERVFAIL);
     reply.recursionAvailable = true;
-    reply.plugin = 'forward';
+    reply.source = 'forward';
     if (outcome.loop) reply.ede = { code: EdeCode.OTHER, text: outcome.failure };
     return reply;
   }
 
-  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, plugin = 'forward'): Reply {
+  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, source: ReplySource = 'forward'): Reply {
     const now = this.clock();
     const view = ResponseCache.view(e, now, q, staleTtl);
     // Whole seconds the entry stays fresh: the fast path may replay these bytes that long (never stale ones).
     const maxAge = staleTtl === undefined && e.kind !== 'servfail' ? Math.floor((e.expiresAt - now) / 1000) : 0;
-    const stats = this.cache.stats.hits;
-    const kind = e.kind;
     return {
-      plugin,
-      ...(maxAge > 0 ? { replay: { maxAge, onReplay: () => stats[kind]++ } } : {}),
+      source,
+      ...(maxAge > 0 ? { replayFor: maxAge } : {}),
       rcode: e.rcode,
       authoritative: false,
       recursionAvailable: (e.flags & Flag.RA) !== 0,

@@ -31,7 +31,7 @@ export class LoopDetector {
         fix: 'run cluster-dns with dnsPolicy: Default, or point the kubelet resolvConf at a file without loopback resolvers',
       });
     }
-    return { ...emptyReply(Rcode.SERVFAIL), plugin: 'loop' };
+    return { ...emptyReply(Rcode.SERVFAIL), source: 'loop' };
   };
 
   probe(upstream: Upstream): void {

@@ -6,7 +6,8 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { RRType } from '../dns/constants.js';
-import { type DecodedMessage, decodeMessage, isTruncated } from '../dns/decode-message.js';
+import { type DecodedMessage, decodeMessage, isResponse, isTruncated, messageId } from '../dns/decode-message.js';
+import { FrameSplitter, frame } from '../dns/framing.js';
 import { type UpstreamQuery, encodeQuery } from '../dns/encode-query.js';
 import { type UpstreamAddress, addressText } from './upstreams.js';
 
@@ -64,8 +65,8 @@ class UdpChannel {
   }
 
   private receive(msg: Buffer): void {
-    if (msg.length < 12) return this.onMismatch();
-    const p = this.pending.get(msg.readUInt16BE(0));
+    const id = messageId(msg);
+    const p = id === undefined ? undefined : this.pending.get(id);
     if (!p) return this.onMismatch();
     let decoded: DecodedMessage;
     try {
@@ -75,7 +76,7 @@ class UdpChannel {
       return;
     }
     const q = decoded.question;
-    if (!q || q.type !== p.query.type || q.qclass !== p.query.qclass || q.name.toLowerCase() !== p.query.name.toLowerCase() || (decoded.flags & 0x8000) === 0) {
+    if (!q || q.type !== p.query.type || q.qclass !== p.query.qclass || q.name.toLowerCase() !== p.query.name.toLowerCase() || !isResponse(decoded)) {
       return this.onMismatch(); // a reply to something else: keep waiting for the real one
     }
     this.finish(p).resolve(decoded);
@@ -127,24 +128,21 @@ class UdpChannel {
 function exchangeTcp(addr: UpstreamAddress, query: UpstreamQuery, timeoutMs: number): Promise<DecodedMessage> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: addr.host, port: addr.port });
-    let buf = Buffer.alloc(0);
+    const frames = new FrameSplitter();
     const fail = (e: UpstreamError): void => {
       socket.destroy();
       reject(e);
     };
     socket.setTimeout(timeoutMs, () => fail(new UpstreamError('timeout', `${addressText(addr)} (tcp): no reply within ${timeoutMs} ms`)));
     socket.on('connect', () => {
-      const body = encodeQuery(query);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(body.length);
-      socket.write(Buffer.concat([len, body]));
+      socket.write(frame(encodeQuery(query)));
     });
     socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      const [reply] = frames.push(d);
+      if (!reply) return;
       socket.end();
       try {
-        const m = decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        const m = decodeMessage(reply);
         if (m.id !== query.id || m.question?.name.toLowerCase() !== query.name.toLowerCase() || m.question.type !== query.type) {
           fail(new UpstreamError('malformed', `${addressText(addr)} (tcp): reply does not match the query`));
         } else resolve(m);

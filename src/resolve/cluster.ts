@@ -105,7 +105,7 @@ export class ClusterHandler {
   }
 
   private finish(ctx: Ctx, outcome: Outcome): HandlerResult {
-    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [], plugin: 'kubernetes' };
+    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [], source: 'cluster' };
     if (outcome === NXDOMAIN) {
       if (this.opts.fallthrough.some((z) => ctx.zone === z || ctx.zone.endsWith(`.${z}`))) return PASS;
       if (!this.opts.synced()) {
@@ -123,12 +123,12 @@ export class ClusterHandler {
       answer: outcome.answer,
       authority: [],
       additional: outcome.additional ?? [],
-      plugin: 'kubernetes',
+      source: 'cluster',
     };
   }
 
   private negative(ctx: Ctx, rcode: number): Reply {
-    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [], plugin: 'kubernetes' };
+    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [], source: 'cluster' };
   }
 
   soa(ctx: { zoneAsQueried: string }): RR {
