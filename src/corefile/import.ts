@@ -3,7 +3,7 @@
 // differ are written out (no `pods` line means CoreDNS serves no pod records; no `cache` means no caching; no
 // `loadbalance` means a fixed record order). Everything that cannot be carried over is named, with its line.
 import yaml from 'js-yaml';
-import { parseListenAddress } from '../config.js';
+import { parseListenAddress } from '../config/config.js';
 import { parseUpstream } from '../forward/upstreams.js';
 import { CorefileError, parseCorefile, parseDuration, parseServerKey, type Directive, type ServerBlock, type ServerKey } from './parse.js';
 

@@ -4,7 +4,7 @@
 import { Flag, HEADER_SIZE, RRType } from './constants.js';
 import { readName } from './decode.js';
 import type { RR } from './message.js';
-import { formatIPv6 } from '../records/ip.js';
+import { formatIPv6 } from '../net/ip.js';
 
 export interface DecodedMessage {
   id: number;

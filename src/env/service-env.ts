@@ -3,7 +3,7 @@
 // getServiceEnvVarMap (which services) and pkg/kubelet/envvars/envvars.go FromServices (names and values);
 // the shared spec digest §7 has them with their sources. test/integration/kubelet-envvars.test.ts compares this
 // module with the kubelet's own code over randomised service sets.
-import type { ServiceInfo } from '../kube/objects.js';
+import type { ServiceInfo } from '../cluster/objects.js';
 
 export interface EnvVar {
   name: string;

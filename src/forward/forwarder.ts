@@ -1,11 +1,10 @@
 // Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
 // upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
 // order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
-import { EdeCode, Flag, RCODE_NAMES, Rcode } from '../dns/constants.js';
-import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
+import { EdeCode, Flag, Rcode } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
 import type { Query, Reply, ReplySource, RR } from '../dns/message.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { type Handler, emptyReply } from '../resolve/handler.js';
 import { type CacheEntry, ResponseCache, cacheKey } from './cache.js';
 import type { LoopDetector } from './loop.js';
@@ -21,6 +20,8 @@ export interface ForwarderOptions extends UpstreamOptions {
   /** Whole-query budget across tries. */
   queryTimeoutMs: number;
   maxConcurrent: number;
+  /** Told of every upstream reply (coredns_proxy_request_duration_seconds); observation stays outside. */
+  onExchange?: (upstream: string, rcode: number, seconds: number) => void;
 }
 
 export interface ForwardStats {
@@ -78,8 +79,6 @@ export class UpstreamGroup {
 
 export class Forwarder {
   readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0, allDown: 0 };
-  /** coredns_proxy_request_duration_seconds, per upstream and rcode. */
-  readonly proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private active = 0;
   readonly defaultGroup: UpstreamGroup;
@@ -195,7 +194,7 @@ export class Forwarder {
             { name: q.name, type: q.type, qclass: q.qclass, recursionDesired: q.recursionDesired, checkingDisabled: q.checkingDisabled, dnssecOk: q.dnssecOk },
             Math.min(this.opts.tryTimeoutMs, left),
           );
-          this.proxyDuration.observe(['forward', upstream.name, RCODE_NAMES[m.rcode] ?? String(m.rcode)], Number(process.hrtime.bigint() - started) / 1e9);
+          this.opts.onExchange?.(upstream.name, m.rcode, Number(process.hrtime.bigint() - started) / 1e9);
           return { entry: this.store(key, m) };
         } catch (err) {
           errors.push((err as Error).message);

@@ -5,7 +5,7 @@
 // get a fast SERVFAIL explaining the fix, and the cluster zone keeps being served.
 import { randomInt } from 'node:crypto';
 import { Rcode, RRType } from '../dns/constants.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { type Handler, PASS, emptyReply } from '../resolve/handler.js';
 import type { Upstream } from './upstream.js';
 

@@ -10,7 +10,7 @@
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
 import http from 'node:http';
 import https from 'node:https';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { ApiClient } from './client.js';
 import type { ApiObject } from './convert.js';
 

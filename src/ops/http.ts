@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { ListenAddress } from '../config.js';
+import type { ListenAddress } from '../config/config.js';
 import { ListenError } from '../transport/listen.js';
 
 export interface Readiness {

@@ -25,6 +25,7 @@ export interface MetricSources {
     index: ZoneIndex;
     state: ClusterState;
     forwarder: Forwarder | undefined;
+    proxyDuration: PlainHistogram | undefined;
     watches: Array<{ kind: string; status: ListWatchStatus }>;
     synced: boolean;
     zones: string[];
@@ -137,7 +138,7 @@ export function createRegistry(src: MetricSources): Registry {
       const f = fwd();
       return f ? [{ labels: cacheLabels(), value: f.cache.stats.stale }] : [];
     }),
-    histogram('coredns_proxy_request_duration_seconds', 'Histogram of the time each request took.', () => fwd()?.proxyDuration),
+    histogram('coredns_proxy_request_duration_seconds', 'Histogram of the time each request took.', () => src.core().proxyDuration),
     custom('coredns_proxy_healthcheck_failures_total', 'Count of failed health checks per upstream.', 'counter', () =>
       (fwd()?.groups() ?? []).flatMap((g) => g.upstreams.map((u) => ({ labels: { proxy_name: 'forward', to: u.name }, value: u.stats.healthCheckFailures }))),
     ),

@@ -6,8 +6,8 @@
 // names, target strings made once per endpoint — and its answers are worked out on first use and kept
 // (`answersOf`). A cluster of 10k Services has ~60k names, most never asked for; the fast path replays the
 // encoded answers of those that are.
-import type { EndpointInfo, EndpointSliceInfo, PortInfo, ServiceInfo } from '../kube/objects.js';
-import { dashedIP, parseIP } from './ip.js';
+import type { EndpointInfo, EndpointSliceInfo, PortInfo, ServiceInfo } from '../cluster/objects.js';
+import { dashedIP, parseIP } from '../net/ip.js';
 
 export interface SrvAnswer {
   weight: number;

@@ -1,7 +1,7 @@
 // Constructors for resource records: addresses are encoded to wire bytes once, here.
 import { RRType } from '../dns/constants.js';
 import type { RR, SoaData, SrvData } from '../dns/message.js';
-import { parseIP } from './ip.js';
+import { parseIP } from '../net/ip.js';
 
 export function addressRR(name: string, ttl: number, address: string): RR {
   const ip = parseIP(address);

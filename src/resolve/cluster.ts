@@ -5,7 +5,7 @@
 import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import { type NameNode, answersOf } from '../records/build.js';
-import { addressFromReverse, parseIP } from '../records/ip.js';
+import { addressFromReverse, parseIP } from '../net/ip.js';
 import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from '../records/rr.js';
 import type { ZoneIndex } from '../records/zone-index.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';

@@ -4,8 +4,8 @@ import type { ClusterState } from '../cluster/state.js';
 import type { ApiClient } from '../kube/client.js';
 import type { ApiObject } from '../kube/convert.js';
 import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../kube/list-watch.js';
-import type { ObjectKind } from '../kube/objects.js';
-import type { Logger } from '../log.js';
+import type { ObjectKind } from '../cluster/objects.js';
+import type { Logger } from '../base/log.js';
 import { applyObject, deleteObject, objectKey } from './apply.js';
 
 const PATHS: Record<ObjectKind, string> = {

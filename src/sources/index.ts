@@ -1,9 +1,9 @@
 // Picks and starts the configured source: --manifests (static, watched files) or the API server.
 import { ClusterState } from '../cluster/state.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import type { ListWatchStatus } from '../kube/list-watch.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { ApiSource } from './api.js';
 import { ManifestSource } from './manifests.js';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import type { ClusterState } from '../cluster/state.js';
 import type { ApiObject } from '../kube/convert.js';
-import type { ObjectKind } from '../kube/objects.js';
-import type { Logger } from '../log.js';
+import type { ObjectKind } from '../cluster/objects.js';
+import type { Logger } from '../base/log.js';
 import { GROUP_VERSION, convertObject, deleteObject, objectKey } from './apply.js';
 
 export class ManifestError extends Error {}

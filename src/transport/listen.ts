@@ -1,7 +1,7 @@
 // Binds the DNS listeners for one address: UDP and TCP on the same port; an empty host is one dual-stack
 // socket (every IPv6 and IPv4 address), falling back to IPv4 where the kernel has no IPv6.
-import type { ListenAddress } from '../config.js';
-import type { Logger } from '../log.js';
+import type { ListenAddress } from '../config/config.js';
+import type { Logger } from '../base/log.js';
 import type { Pipeline } from './pipeline.js';
 import { type TcpListener, type TcpOptions, listenTcp } from './tcp.js';
 import { type UdpListener, listenUdp } from './udp.js';

@@ -2,7 +2,7 @@
 // the patch, count the outcome. Never throws: an unexpected failure is a 500 the API server handles by its
 // failurePolicy (Ignore: the pod is created without variables), never a crashed process.
 import { type ClusterView, type EnvPolicy, planPodEnv } from '../env/pod-env.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { envPatch } from './patch.js';
 import { BadReview, allowResponse, errorResponse, parseReview, podCreate } from './review.js';
 

@@ -6,8 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ConfigError } from '../config.js';
-import type { Logger } from '../log.js';
+import { ConfigError } from '../config/config.js';
+import type { Logger } from '../base/log.js';
 
 export interface TlsPair {
   cert: Buffer;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
-import { loadConfig, type ListenAddress } from '../../src/config.js';
+import { loadConfig, type ListenAddress } from '../../src/config/config.js';
 import { importCorefile } from '../../src/corefile/import.js';
 import { binaryPath } from '../cluster/binaries.js';
 import { freePort } from '../cluster/ports.js';

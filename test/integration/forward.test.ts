@@ -11,9 +11,9 @@ import { query } from '../helpers/dns-client.js';
 import { type FakeUpstream, aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type Nsd, startNsd } from '../helpers/nsd.js';
 import type { TestServer } from '../helpers/server.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/serve.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/base/log.js';
+import { startServer } from '../../src/server/server.js';
 
 const ZONE = `$ORIGIN example.test.
 $TTL 300

@@ -16,9 +16,9 @@ import { query } from '../helpers/dns-client.js';
 import { aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { Kube, within } from '../helpers/kube.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/serve.js';
+import { loadConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/base/log.js';
+import { startServer } from '../../src/server/server.js';
 
 const CLI = path.resolve('dist/src/cli.js');
 

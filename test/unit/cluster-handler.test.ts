@@ -12,7 +12,7 @@ import { ClusterHandler, type ClusterHandlerOptions } from '../../src/resolve/cl
 import { PASS } from '../../src/resolve/handler.js';
 import { applyObject } from '../../src/sources/apply.js';
 import { loadManifests } from '../../src/sources/manifests.js';
-import { rrText } from '../../src/zone-file.js';
+import { rrText } from '../../src/resolve/zone-file.js';
 import { buildQuery } from '../helpers/dns-client.js';
 
 const EXTRA: Array<[Parameters<typeof applyObject>[1], ApiObject]> = [

@@ -1,7 +1,7 @@
 // The README is the contract: every flag and environment variable the code accepts is documented there.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { OPTIONS, envName } from '../../src/config.js';
+import { OPTIONS, envName } from '../../src/config/config.js';
 
 describe('README', () => {
   const readme = fs.readFileSync('README.md', 'utf8');

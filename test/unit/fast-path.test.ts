@@ -88,9 +88,9 @@ describe('answer cache: replayed forwarded answers', function () {
   this.timeout(20_000);
   it('replays a cached upstream answer with its TTL counted down, counts cache hits, and refreshes after expiry', async () => {
     const { startFakeUpstream, aReply, sleep } = await import('../helpers/fake-upstream.js');
-    const { loadConfig } = await import('../../src/config.js');
-    const { startServer } = await import('../../src/serve.js');
-    const { silentLogger } = await import('../../src/log.js');
+    const { loadConfig } = await import('../../src/config/config.js');
+    const { startServer } = await import('../../src/server/server.js');
+    const { silentLogger } = await import('../../src/base/log.js');
     const f = await startFakeUpstream((q) => [aReply(q, '198.51.100.20', 100)]);
     const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', 'examples', '--upstream', f.address, '--cache-ttl', '2'], {});
     const s = await startServer(config, silentLogger);

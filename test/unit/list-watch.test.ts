@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { ApiObject } from '../../src/kube/convert.js';
 import { ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { ApiSource } from '../../src/sources/api.js';
 
 type WatchBehaviour = (res: http.ServerResponse, rv: string) => void;

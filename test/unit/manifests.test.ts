@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterState } from '../../src/cluster/state.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { ManifestError, ManifestSource, loadManifests } from '../../src/sources/manifests.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'cdns-man-'));

@@ -5,7 +5,7 @@
 // the kubelet's own code.
 import assert from 'node:assert/strict';
 import { type ApiObject, toService } from '../../src/kube/convert.js';
-import type { ServiceInfo } from '../../src/kube/objects.js';
+import type { ServiceInfo } from '../../src/cluster/objects.js';
 import { envBytes, envVarName, serviceEnv, serviceVars, servicesForPod } from '../../src/env/service-env.js';
 
 function svc(namespace: string, name: string, spec: Record<string, unknown>): ServiceInfo {

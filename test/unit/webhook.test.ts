@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { makeCA, makeServingCert, type KeyPair } from '../../src/certs/x509.js';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { EnvPolicy } from '../../src/env/pod-env.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { applyObject } from '../../src/sources/apply.js';
 import { loadManifests } from '../../src/sources/manifests.js';
 import { type AdmitContext, NOT_SYNCED_WARNING, admit, newCounters } from '../../src/webhook/admit.js';

@@ -2,9 +2,9 @@
 // and a graceful stop on SIGTERM/SIGINT (unready, lameduck, drain, exit 0; a second signal exits at once).
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Config, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { startServer } from './serve.js';
+import { type Config, loadConfig } from '../config/config.js';
+import { createLogger } from '../base/log.js';
+import { startServer } from '../server/server.js';
 
 function watchConfigFile(file: string, onChange: () => void): void {
   // Watch the folder: a mounted ConfigMap is updated by swapping a symlink, which a file watch would miss.

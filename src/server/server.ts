@@ -1,26 +1,26 @@
 // Composition root of `cluster-dns serve`: a core (source → index → handlers, see core.ts) behind a pipeline
 // and listeners that outlive it, the operational endpoints, live reload, and graceful stop.
-import fs from 'node:fs';
-import type { Config, ListenAddress } from './config.js';
+import { VERSION } from '../base/version.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import { type Core, buildCore } from './core.js';
-import type { Forwarder } from './forward/forwarder.js';
-import type { LoopDetector } from './forward/loop.js';
-import type { Logger } from './log.js';
-import { type OpsServer, type Readiness, startOpsServer } from './ops/http.js';
+import type { Forwarder } from '../forward/forwarder.js';
+import type { LoopDetector } from '../forward/loop.js';
+import type { Logger } from '../base/log.js';
+import { type OpsServer, type Readiness, startOpsServer } from '../ops/http.js';
 import type { Registry } from 'prom-client';
-import { PlainHistogram, exponentialBuckets } from './ops/counters.js';
-import { QueryMetrics } from './ops/query-metrics.js';
-import { RCODE_NAMES, typeName } from './dns/constants.js';
-import { addressFromReverse } from './records/ip.js';
-import type { ZoneIndex } from './records/zone-index.js';
-import type { Handler } from './resolve/handler.js';
-import { waitForSync } from './sources/index.js';
-import { type DnsListeners, listenDns } from './transport/listen.js';
-import { ReplayCache } from './dns/replay.js';
-import { type FastPath, Pipeline, type QueryEvent } from './transport/pipeline.js';
-import { addressRotations } from './resolve/loadbalance.js';
-import type { TcpListener } from './transport/tcp.js';
-import type { UdpListener } from './transport/udp.js';
+import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
+import { QueryMetrics } from '../ops/query-metrics.js';
+import { RCODE_NAMES, typeName } from '../dns/constants.js';
+import { addressFromReverse } from '../net/ip.js';
+import type { ZoneIndex } from '../records/zone-index.js';
+import type { Handler } from '../resolve/handler.js';
+import { waitForSync } from '../sources/index.js';
+import { type DnsListeners, listenDns } from '../transport/listen.js';
+import { ReplayCache } from '../dns/replay.js';
+import { type FastPath, Pipeline, type QueryEvent } from '../transport/pipeline.js';
+import { addressRotations } from '../resolve/loadbalance.js';
+import type { TcpListener } from '../transport/tcp.js';
+import type { UdpListener } from '../transport/udp.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -39,7 +39,6 @@ export interface RunningServer {
   stop(opts?: { lameduckMs?: number }): Promise<void>;
 }
 
-const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const sameAddress = (a: ListenAddress | undefined, b: ListenAddress | undefined): boolean => a?.host === b?.host && a?.port === b?.port;
 const tcpOptions = (c: Config) => ({ idleTimeoutMs: c.tcpIdleTimeout * 1000, maxConnections: c.tcpMaxConnections, maxInFlightPerConnection: 100 });
 
@@ -164,13 +163,14 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
     );
   let registry: Promise<Registry> | undefined;
   const metricsRegistry = (): Promise<Registry> =>
-    (registry ??= import('./ops/metrics.js').then(({ createRegistry }) => createRegistry({
+    (registry ??= import('../ops/metrics.js').then(({ createRegistry }) => createRegistry({
     query: queryMetrics,
     pipeline: () => pipeline.stats,
     core: () => ({
       index: core.index,
       state: core.state,
       forwarder: core.forwarder,
+      proxyDuration: core.proxyDuration,
       watches: core.source.watches(),
       synced: core.source.synced(),
       zones: [...config.zones, 'in-addr.arpa', 'ip6.arpa'],

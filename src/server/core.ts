@@ -1,20 +1,22 @@
 // The serving core built from one configuration: source → state → index → handlers (cluster, forwarder, loop
 // detector). A configuration reload builds a new core and swaps it in; the listeners outlive it.
 import os from 'node:os';
-import type { ClusterState } from './cluster/state.js';
-import { ConfigError, type Config, type ListenAddress } from './config.js';
-import type { Reply } from './dns/message.js';
-import { ResponseCache } from './forward/cache.js';
-import { Forwarder } from './forward/forwarder.js';
-import { LoopDetector } from './forward/loop.js';
-import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from './forward/upstreams.js';
-import type { Logger } from './log.js';
-import { parseIP } from './records/ip.js';
-import { ZoneIndex } from './records/zone-index.js';
-import { ClusterHandler } from './resolve/cluster.js';
-import type { Handler } from './resolve/handler.js';
-import { shuffleAddresses } from './resolve/loadbalance.js';
-import { type Source, startSource } from './sources/index.js';
+import type { ClusterState } from '../cluster/state.js';
+import { ConfigError, type Config, type ListenAddress } from '../config/config.js';
+import { RCODE_NAMES } from '../dns/constants.js';
+import type { Reply } from '../dns/message.js';
+import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
+import { ResponseCache } from '../forward/cache.js';
+import { Forwarder } from '../forward/forwarder.js';
+import { LoopDetector } from '../forward/loop.js';
+import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from '../forward/upstreams.js';
+import type { Logger } from '../base/log.js';
+import { parseIP } from '../net/ip.js';
+import { ZoneIndex } from '../records/zone-index.js';
+import { ClusterHandler } from '../resolve/cluster.js';
+import type { Handler } from '../resolve/handler.js';
+import { shuffleAddresses } from '../resolve/loadbalance.js';
+import { type Source, startSource } from '../sources/index.js';
 
 export interface Core {
   config: Config;
@@ -23,6 +25,8 @@ export interface Core {
   source: Source;
   forwarder: Forwarder | undefined;
   loop: LoopDetector | undefined;
+  /** coredns_proxy_request_duration_seconds, per upstream and rcode (a new one with each core, as the forwarder). */
+  proxyDuration: PlainHistogram | undefined;
   handlers: Handler[];
   transform: ((reply: Reply) => Reply) | undefined;
   stop(): void;
@@ -48,7 +52,7 @@ export function localAddresses(listen: ListenAddress): string[] {
 }
 
 /** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
-function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector } | undefined {
+function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector; proxyDuration: PlainHistogram } | undefined {
   if (config.noForward) return undefined;
   let upstreams;
   try {
@@ -68,6 +72,7 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
     staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
   });
   const loop = new LoopDetector(log.child({ component: 'loop' }));
+  const proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   const forwarder = new Forwarder(
     upstreams,
     config.stubDomains.map(parseStubDomain),
@@ -78,13 +83,14 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
       maxConcurrent: config.maxConcurrent,
       maxFails: config.maxFails,
       healthCheckMs: config.healthCheckInterval,
+      onExchange: (to, rcode, seconds) => proxyDuration.observe(['forward', to, RCODE_NAMES[rcode] ?? String(rcode)], seconds),
     },
     cache,
     log.child({ component: 'forward' }),
     loop,
   );
   log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains });
-  return { forwarder, loop };
+  return { forwarder, loop, proxyDuration };
 }
 
 export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = {}): Promise<Core> {
@@ -116,6 +122,7 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     source,
     forwarder: forwarding?.forwarder,
     loop: forwarding?.loop,
+    proxyDuration: forwarding?.proxyDuration,
     handlers: [...(forwarding ? [forwarding.loop.handle] : []), cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])],
     transform: config.loadbalance === 'round_robin' ? shuffleAddresses : undefined,
     stop: () => {

@@ -5,10 +5,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Config, ConfigError } from '../config.js';
+import { type Config, ConfigError } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import { ApiRequestError, apiRequest } from '../kube/request.js';
-import { type KeyPair, makeCA, makeServingCert, parseHosts } from './x509.js';
+import { type KeyPair, makeCA, makeServingCert, parseHosts } from '../certs/x509.js';
 
 const CA_YEARS = 10;
 const DAY_MS = 86_400_000;

@@ -4,10 +4,10 @@
 // label and its enableServiceLinks.
 import fs from 'node:fs';
 import yaml from 'js-yaml';
-import { type Config, ConfigError } from '../config.js';
-import type { Logger } from '../log.js';
+import { type Config, ConfigError } from '../config/config.js';
+import type { Logger } from '../base/log.js';
 import { startSource, waitForSync } from '../sources/index.js';
-import { type PodEnvPlan, type PodObject, envPolicy, planPodEnv } from './pod-env.js';
+import { type PodEnvPlan, type PodObject, envPolicy, planPodEnv } from '../env/pod-env.js';
 
 function readPod(file: string): PodObject {
   let doc: unknown;

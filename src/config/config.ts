@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import yaml from 'js-yaml';
-import { parseStubDomain, parseUpstream } from './forward/upstreams.js';
+import { parseStubDomain, parseUpstream } from '../forward/upstreams.js';
 
 export class ConfigError extends Error {}
 

@@ -3,13 +3,13 @@
 // that tls-files.ts keeps current. Ready once the Services have been read.
 import fs from 'node:fs';
 import { createWebhookRegistry } from '../ops/metrics.js';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { envPolicy } from '../env/pod-env.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { startSource } from '../sources/index.js';
-import { type WebhookCounters, admit, newCounters } from './admit.js';
-import { type WebhookServer, listenWebhook } from './server.js';
-import { describeCert, loadTlsPair, watchTlsPair } from './tls-files.js';
+import { type WebhookCounters, admit, newCounters } from '../webhook/admit.js';
+import { type WebhookServer, listenWebhook } from '../webhook/server.js';
+import { describeCert, loadTlsPair, watchTlsPair } from '../webhook/tls-files.js';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
