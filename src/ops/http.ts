@@ -3,9 +3,14 @@
 // debug view. Endpoints that share an address share one server.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { ListenAddress } from '../config/config.js';
 import { ListenError } from '../transport/listen.js';
+
+/** What /metrics serves: the text exposition format (ops/metrics.ts makes it; prom-client stays in there). */
+export interface MetricsText {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -22,7 +27,7 @@ export interface OpsEndpoints {
 export interface OpsHandlers {
   readiness(): Readiness;
   /** Made on the first scrape: prom-client is not loaded before anyone asks for metrics. */
-  registry(): Promise<Registry>;
+  registry(): Promise<MetricsText>;
   /** The /records debug view, or undefined when it is off. */
   records?: (name: string) => unknown;
 }

@@ -6,8 +6,7 @@ import { type Core, buildCore } from './core.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import type { LoopDetector } from '../forward/loop.js';
 import type { Logger } from '../base/log.js';
-import { type OpsServer, type Readiness, startOpsServer } from '../ops/http.js';
-import type { Registry } from 'prom-client';
+import { type MetricsText, type OpsServer, type Readiness, startOpsServer } from '../ops/http.js';
 import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
 import { QueryMetrics } from '../ops/query-metrics.js';
 import { RCODE_NAMES, typeName } from '../dns/constants.js';
@@ -161,8 +160,8 @@ export async function startServer(initial: Config, log: Logger, extraHandlers: H
       { metrics: c.metricsAddr, health: c.healthAddr, ready: c.readyAddr },
       { readiness, registry: metricsRegistry, records: c.debugRecords ? records : undefined },
     );
-  let registry: Promise<Registry> | undefined;
-  const metricsRegistry = (): Promise<Registry> =>
+  let registry: Promise<MetricsText> | undefined;
+  const metricsRegistry = (): Promise<MetricsText> =>
     (registry ??= import('../ops/metrics.js').then(({ createRegistry }) => createRegistry({
     query: queryMetrics,
     pipeline: () => pipeline.stats,
