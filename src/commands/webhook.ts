@@ -59,18 +59,16 @@ export async function startWebhook(config: Config, log: Logger): Promise<Running
   log.info('listening', { https: `${server.address.address}:${server.address.port}`, ...describeCert(tls.cert) });
   const tlsWatch = watchTlsPair(paths, tls, (pair) => server.setTls(pair), log);
   const t0 = Date.now();
-  const syncTimer = setInterval(() => {
-    if (!source.synced()) return;
-    clearInterval(syncTimer);
-    log.info('initial sync done; ready', { ms: Date.now() - t0, ...state.counts() });
-  }, 50);
-  syncTimer.unref();
+  let stopped = false;
+  void source.whenSynced().then(() => {
+    if (!stopped) log.info('initial sync done; ready', { ms: Date.now() - t0, ...state.counts() });
+  });
   return {
     server,
     counters,
     synced: () => source.synced(),
     stop: async () => {
-      clearInterval(syncTimer);
+      stopped = true;
       tlsWatch.stop();
       source.stop();
       await server.close();

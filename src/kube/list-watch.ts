@@ -8,6 +8,7 @@
 //  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
 //    and restarted.
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
+import { Latch } from '../base/latch.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../base/log.js';
@@ -69,6 +70,7 @@ export class ListWatch {
   private stopped = false;
   private current: http.ClientRequest | undefined;
   private wake: (() => void) | undefined;
+  private readonly synced = new Latch();
   readonly status: ListWatchStatus = { synced: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
   private readonly agent: https.Agent | http.Agent;
 
@@ -85,6 +87,11 @@ export class ListWatch {
 
   start(): void {
     void this.run();
+  }
+
+  /** Resolves once the first full list has been applied. */
+  whenSynced(): Promise<void> {
+    return this.synced.promise;
   }
 
   stop(): void {
@@ -184,6 +191,7 @@ export class ListWatch {
     this.status.lastEventAt = Date.now();
     if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
     this.status.synced = true;
+    this.synced.open();
   }
 
   /** Resolves when the server ends the watch; rejects on failure, with Gone for 410. */

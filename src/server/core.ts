@@ -16,7 +16,7 @@ import { ZoneIndex } from '../records/zone-index.js';
 import { ClusterHandler } from '../resolve/cluster.js';
 import type { Handler } from '../resolve/handler.js';
 import { shuffleAddresses } from '../resolve/loadbalance.js';
-import { type Source, startSource } from '../sources/index.js';
+import { type Source, startSource, waitForSync } from '../sources/index.js';
 
 export interface Core {
   config: Config;
@@ -130,4 +130,24 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
       forwarding?.forwarder.close();
     },
   };
+}
+
+/**
+ * The first full list makes a lot of short-lived garbage (response text, API objects) that V8 would otherwise keep
+ * mapped for a long time: with --expose-gc (set by the bin), one full collection right after the sync gives it back.
+ */
+function releaseMemory(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Waits for the first sync up to `syncTimeout` (CoreDNS startup_timeout), then logs it whenever it happens. */
+export async function awaitSync(core: Core, log: Logger): Promise<void> {
+  const t0 = Date.now();
+  const done = (): void => {
+    log.info('initial sync done', { ms: Date.now() - t0, ...core.state.counts(), names: core.index.recordCount() });
+    releaseMemory();
+  };
+  if (await waitForSync(core.source, core.config.syncTimeout * 1000)) return done();
+  log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });
+  void core.source.whenSynced().then(done);
 }

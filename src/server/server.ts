@@ -1,27 +1,30 @@
-// Composition root of `cluster-dns serve`: a core (source → index → handlers, see core.ts) behind a pipeline
-// and listeners that outlive it, the operational endpoints, live reload, and graceful stop.
+// Composition root of `cluster-dns serve`: a core (source → index → handlers, core.ts) behind a pipeline and
+// listeners that outlive it, the operational endpoints, live reload, and graceful stop. The server's states
+// and the moves between them are in lifecycle.ts; a reload is one transaction (reload.ts).
+import { within } from '../base/latch.js';
+import type { Logger } from '../base/log.js';
 import { VERSION } from '../base/version.js';
-import type { Config, ListenAddress } from '../config/config.js';
-import { type Core, buildCore } from './core.js';
+import type { Config } from '../config/config.js';
+import { ReplayCache } from '../dns/replay.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import type { LoopDetector } from '../forward/loop.js';
-import type { Logger } from '../base/log.js';
-import { type MetricsText, type OpsServer, type Readiness, startOpsServer } from '../ops/http.js';
-import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
-import { QueryMetrics } from '../ops/query-metrics.js';
-import { RCODE_NAMES, typeName } from '../dns/constants.js';
-import { addressFromReverse } from '../net/ip.js';
+import { debugRecords } from '../ops/debug-records.js';
+import { type OpsServer, startOpsServer } from '../ops/http.js';
+import { type Readiness, readiness } from '../ops/readiness.js';
 import type { ZoneIndex } from '../records/zone-index.js';
 import type { Handler } from '../resolve/handler.js';
-import { waitForSync } from '../sources/index.js';
-import { type DnsListeners, listenDns } from '../transport/listen.js';
-import { ReplayCache } from '../dns/replay.js';
-import { type FastPath, Pipeline, type QueryEvent } from '../transport/pipeline.js';
 import { addressRotations } from '../resolve/loadbalance.js';
+import { type DnsListeners, listenDns } from '../transport/listen.js';
+import { type FastPath, Pipeline } from '../transport/pipeline.js';
 import type { TcpListener } from '../transport/tcp.js';
 import type { UdpListener } from '../transport/udp.js';
+import { type Core, awaitSync, buildCore } from './core.js';
+import { Lifecycle, type ServerState } from './lifecycle.js';
+import { Observers } from './observers.js';
+import { type Live, type PreparedReload, type ReloadDeps, prepareReload, tcpOptions } from './reload.js';
 
 export interface RunningServer {
+  readonly state: ServerState;
   readonly config: Config;
   readonly forwarder: Forwarder | undefined;
   readonly loop: LoopDetector | undefined;
@@ -38,242 +41,173 @@ export interface RunningServer {
   stop(opts?: { lameduckMs?: number }): Promise<void>;
 }
 
-const sameAddress = (a: ListenAddress | undefined, b: ListenAddress | undefined): boolean => a?.host === b?.host && a?.port === b?.port;
-const tcpOptions = (c: Config) => ({ idleTimeoutMs: c.tcpIdleTimeout * 1000, maxConnections: c.tcpMaxConnections, maxInFlightPerConnection: 100 });
-
-/**
- * The first full list makes a lot of short-lived garbage (response text, API objects) that V8 would otherwise keep
- * mapped for a long time: with --expose-gc (set by the bin), one full collection right after the sync gives it back.
- */
-function releaseMemory(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
-/** Waits for the first sync up to `syncTimeout` (CoreDNS startup_timeout), then logs it whenever it happens. */
-async function awaitSync(core: Core, log: Logger): Promise<void> {
-  const t0 = Date.now();
-  const counts = () => ({ ...core.state.counts(), names: core.index.recordCount() });
-  if (await waitForSync(core.source, core.config.syncTimeout * 1000)) {
-    log.info('initial sync done', { ms: Date.now() - t0, ...counts() });
-    releaseMemory();
-    return;
-  }
-  log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });
-  const timer = setInterval(() => {
-    if (!core.source.synced()) return;
-    clearInterval(timer);
-    log.info('initial sync done', { ms: Date.now() - t0, ...counts() });
-    releaseMemory();
-  }, 100);
-  timer.unref();
-}
-
+/** Builds, syncs and binds the first configuration; resolves once it serves (lifecycle: starting → serving). */
 export async function startServer(initial: Config, log: Logger, extraHandlers: Handler[] = []): Promise<RunningServer> {
-  // coredns_kubernetes_dns_programming_duration_seconds, fed by the API source.
-  const programming = new PlainHistogram(['service_kind'], exponentialBuckets(0.001, 2, 20));
-  const hooks = { extraHandlers, onProgrammed: (kind: string, seconds: number) => programming.observe([kind], seconds) };
-  let config = initial;
-  let core = await buildCore(config, log, hooks);
-  const queryMetrics = new QueryMetrics(`dns://${config.dnsAddr.host}:${config.dnsAddr.port}`, [...config.zones, 'in-addr.arpa', 'ip6.arpa']);
-  let logQueries = config.logQueries;
-  let reloadFailures = 0;
-  let stopping = false;
+  const server = new DnsServer(initial, log, extraHandlers);
+  await server.start();
+  return server;
+}
 
-  const observe = (e: QueryEvent): void => {
-    queryMetrics.observe(e);
-    if (e.kind === 'replayed') {
-      if (e.hit.entry.source === 'cache') core.forwarder?.cache.countReplay(e.hit.entry.rcode, e.hit.entry.an);
-      return; // never while queries are logged: the fast path is off then
+class DnsServer implements RunningServer {
+  private readonly lifecycle = new Lifecycle();
+  private readonly replays = new ReplayCache();
+  private readonly observers: Observers;
+  readonly pipeline: Pipeline;
+  private readonly deps: ReloadDeps;
+  /** The one configuration answering now: replaced whole by a reload, never edited. */
+  private live!: Live;
+  /** Bumped by every reload, so replays never outlive the core that made them. */
+  private epoch = 0;
+  /** Reloads run one at a time, each after the one before. */
+  private reloads: Promise<unknown> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly initial: Config,
+    private readonly log: Logger,
+    extraHandlers: Handler[],
+  ) {
+    this.observers = new Observers(initial, log, { pipeline: () => this.pipeline.stats, live: () => this.live, plugins: () => pluginsOf(this.live), version: VERSION });
+    const onHandlerError = (err: unknown, query: { name: string; type: number }): void => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type });
+    this.pipeline = new Pipeline({ handlers: [], observe: this.observers.observe, onHandlerError });
+    const hooks = { extraHandlers, onProgrammed: (kind: string, seconds: number) => this.observers.programming.observe([kind], seconds) };
+    this.deps = { log, hooks, pipeline: this.pipeline, startOps: (c) => this.startOps(c) };
+  }
+
+  async start(): Promise<void> {
+    const { initial: config, log } = this;
+    const core = await buildCore(config, log, this.deps.hooks);
+    this.install(core, config);
+    let dns: DnsListeners;
+    try {
+      await awaitSync(core, log);
+      dns = await listenDns(this.pipeline, config.dnsAddr, tcpOptions(config), log);
+    } catch (err) {
+      core.stop();
+      throw err;
     }
-    if (logQueries) {
-      log.info('query', {
-        client: e.client.address,
-        proto: e.proto,
-        name: e.query.name,
-        type: typeName(e.query.type),
-        rcode: RCODE_NAMES[e.reply.rcode] ?? e.reply.rcode,
-        size: e.size,
-        durationMs: Number(process.hrtime.bigint() - e.started) / 1e6,
-      });
+    this.live = { config, core, dns, ops: undefined };
+    try {
+      const ops = await this.startOps(config);
+      for (const [name, addr] of Object.entries(ops.addresses)) if (addr) log.info('listening', { [name]: addr });
+      this.live = { ...this.live, ops };
+    } catch (err) {
+      await dns.close();
+      core.stop();
+      throw err;
     }
-  };
-  // Cluster answers are served from encoded bytes while the index is unchanged (not when every query is logged).
-  const replays = new ReplayCache();
-  let epoch = 0;
-  const fastPathFor = (c: Core, cfg: Config): FastPath | undefined =>
-    cfg.logQueries
+    this.lifecycle.to('serving');
+    probeLoops(core);
+  }
+
+  reload(next: Config): Promise<boolean> {
+    const run = this.reloads.then(() => this.reloadNow(next));
+    this.reloads = run;
+    return run;
+  }
+
+  stop(opts: { lameduckMs?: number } = {}): Promise<void> {
+    return (this.stopped ??= this.lameduckThenStop(opts.lameduckMs ?? 0));
+  }
+
+  readonly readiness = (): Readiness => readiness({ stopping: this.lifecycle.stopping, source: this.live.core.source, loops: this.live.core.loop?.detected ?? [] });
+  synced = (): boolean => this.live.core.source.synced();
+  get state(): ServerState {
+    return this.lifecycle.state;
+  }
+  get config(): Config {
+    return this.live.config;
+  }
+  get forwarder(): Forwarder | undefined {
+    return this.live.core.forwarder;
+  }
+  get loop(): LoopDetector | undefined {
+    return this.live.core.loop;
+  }
+  get index(): ZoneIndex {
+    return this.live.core.index;
+  }
+  get udp(): UdpListener[] {
+    return this.live.dns.udp;
+  }
+  get tcp(): TcpListener[] {
+    return this.live.dns.tcp;
+  }
+  get ops(): OpsServer | undefined {
+    return this.live.ops;
+  }
+
+  private startOps(c: Config): Promise<OpsServer> {
+    const records = c.debugRecords ? debugRecords(() => this.live.core.index, () => this.live.config.zones) : undefined;
+    return startOpsServer({ metrics: c.metricsAddr, health: c.healthAddr, ready: c.readyAddr }, { readiness: this.readiness, registry: this.observers.metrics, records });
+  }
+
+  /** Puts a configuration's core in front of the pipeline. Cluster answers are replayed unless every query is logged. */
+  private install(core: Core, config: Config): void {
+    const epoch = this.epoch;
+    const fastPath: FastPath | undefined = config.logQueries
       ? undefined
       : {
-          cache: replays,
-          generation: () => epoch * 2 ** 32 + c.index.generation,
-          variants: cfg.loadbalance === 'round_robin' ? (r) => addressRotations(r) : (r) => [r],
+          cache: this.replays,
+          generation: () => epoch * 2 ** 32 + core.index.generation,
+          variants: config.loadbalance === 'round_robin' ? (r) => addressRotations(r) : (r) => [r],
         };
-  const pipeline = new Pipeline({
-    handlers: core.handlers,
-    transform: core.transform,
-    fastPath: fastPathFor(core, config),
-    observe,
-    onHandlerError: (err, query) => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type }),
-  });
-
-  let dns: DnsListeners;
-  let ops: OpsServer | undefined;
-  try {
-    await awaitSync(core, log);
-    dns = await listenDns(pipeline, config.dnsAddr, tcpOptions(config), log);
-  } catch (err) {
-    core.stop();
-    throw err;
+    this.pipeline.setHandlers(core.handlers, core.transform, fastPath);
   }
 
-  const readiness = (): Readiness => {
-    if (stopping) return { ready: false, detail: ['shutting down'] };
-    const detail: string[] = [];
-    if (!core.source.synced()) {
-      const waiting = core.source.watches().filter((w) => !w.status.synced);
-      detail.push(`cluster state not synced yet${waiting.length ? `: waiting for ${waiting.map((w) => `${w.kind}${w.status.lastError ? ` (${w.status.lastError})` : ''}`).join(', ')}` : ''}`);
-      return { ready: false, detail };
+  /** serving → reloading → serving: the new configuration whole, or (false) the old one untouched. */
+  private async reloadNow(next: Config): Promise<boolean> {
+    if (!this.lifecycle.is('serving')) return false;
+    this.lifecycle.to('reloading');
+    let prepared: PreparedReload;
+    try {
+      prepared = await prepareReload(this.live, next, this.deps);
+    } catch (err) {
+      this.observers.reloadFailures++;
+      this.log.error('configuration reload failed; the previous configuration keeps serving', { error: (err as Error).message });
+      if (this.lifecycle.is('reloading')) this.lifecycle.to('serving');
+      return false;
     }
-    for (const name of core.loop?.detected ?? []) detail.push(`warning: forwarding loop via upstream ${name}; it is not used`);
-    return { ready: true, detail };
-  };
-
-  const records = (name: string): unknown => {
-    const lower = name.toLowerCase().replace(/\.$/, '');
-    for (const family of [4, 6] as const) {
-      const suffix = family === 4 ? '.in-addr.arpa' : '.ip6.arpa';
-      if (!lower.endsWith(suffix)) continue;
-      const ip = addressFromReverse(lower.substring(0, lower.length - suffix.length), family);
-      return ip ? { name: lower, address: ip, ...core.index.explainAddress(ip) } : { name: lower, error: 'not a complete reverse name' };
+    if (!this.lifecycle.is('reloading')) {
+      await prepared.abort(); // stopping meanwhile: the old configuration answers to the end
+      return false;
     }
-    const zone = [...config.zones].sort((a, b) => b.length - a.length).find((z) => lower === z || lower.endsWith(`.${z}`));
-    if (!zone) return { name: lower, error: 'not in a cluster zone' };
-    const relative = lower === zone ? '' : lower.substring(0, lower.length - zone.length - 1);
-    // `_http._tcp.<svc>…` and `http.tcp.<svc>…` are one name in the index.
-    const labels = relative.split('.');
-    const base = labels.length === 5 ? labels.map((l, i) => (i < 2 ? l.replace(/^_/, '') : l)).join('.') : relative;
-    return { name: lower, zone, relativeName: base, ...(core.index.explain(base) ?? { found: false }) };
-  };
-
-  const startOps = (c: Config) =>
-    startOpsServer(
-      { metrics: c.metricsAddr, health: c.healthAddr, ready: c.readyAddr },
-      { readiness, registry: metricsRegistry, records: c.debugRecords ? records : undefined },
-    );
-  let registry: Promise<MetricsText> | undefined;
-  const metricsRegistry = (): Promise<MetricsText> =>
-    (registry ??= import('../ops/metrics.js').then(({ createRegistry }) => createRegistry({
-    query: queryMetrics,
-    pipeline: () => pipeline.stats,
-    core: () => ({
-      index: core.index,
-      state: core.state,
-      forwarder: core.forwarder,
-      proxyDuration: core.proxyDuration,
-      watches: core.source.watches(),
-      synced: core.source.synced(),
-      zones: [...config.zones, 'in-addr.arpa', 'ip6.arpa'],
-    }),
-    programming,
-    reloadFailures: () => reloadFailures,
-    plugins: () => ['kubernetes', ...(core.forwarder ? ['forward', 'cache', 'loop'] : []), ...(config.loadbalance === 'round_robin' ? ['loadbalance'] : []), ...(config.logQueries ? ['log'] : [])],
-    version: VERSION,
-  })));
-  try {
-    ops = await startOps(config);
-    for (const [name, addr] of Object.entries(ops.addresses)) if (addr) log.info('listening', { [name]: addr });
-  } catch (err) {
-    await dns.close();
-    core.stop();
-    throw err;
+    // The commit: from here on the new configuration answers; the old one's parts are closed after.
+    const old = this.live;
+    this.live = prepared.live;
+    this.epoch++;
+    this.observers.configure(next);
+    this.install(this.live.core, next);
+    this.lifecycle.to('serving');
+    await prepared.retire(old);
+    probeLoops(this.live.core);
+    this.log.info('configuration reloaded');
+    return true;
   }
 
-  const probeLoops = (c: Core): void => {
-    // Loop probes go out once we can hear them come back.
-    if (c.forwarder && c.loop) for (const g of c.forwarder.groups()) for (const u of g.upstreams) c.loop.probe(u);
-  };
-  probeLoops(core);
+  /** → lameduck (unready, still answering) → drained → stopped. */
+  private async lameduckThenStop(lameduckMs: number): Promise<void> {
+    this.lifecycle.to('lameduck');
+    if (lameduckMs > 0) {
+      this.log.info('lameduck: unready, still answering', { ms: lameduckMs });
+      await new Promise((r) => setTimeout(r, lameduckMs));
+    }
+    await this.reloads; // a reload under way gives up at its commit and cleans up first
+    // Queries waiting on an upstream get their answer before the sockets close (5 s at most).
+    await within(this.pipeline.drained(), 5000);
+    await this.live.dns.close();
+    await this.live.ops?.close();
+    this.live.core.stop();
+    this.lifecycle.to('stopped');
+  }
+}
 
-  return {
-    get config() {
-      return config;
-    },
-    get forwarder() {
-      return core.forwarder;
-    },
-    get loop() {
-      return core.loop;
-    },
-    get index() {
-      return core.index;
-    },
-    get udp() {
-      return dns.udp;
-    },
-    get tcp() {
-      return dns.tcp;
-    },
-    pipeline,
-    get ops() {
-      return ops;
-    },
-    synced: () => core.source.synced(),
-    readiness,
+/** Loop probes go out once we can hear them come back. */
+function probeLoops(c: Core): void {
+  if (c.forwarder && c.loop) for (const g of c.forwarder.groups()) for (const u of g.upstreams) c.loop.probe(u);
+}
 
-    async reload(next: Config): Promise<boolean> {
-      let fresh: Core | undefined;
-      try {
-        fresh = await buildCore(next, log, hooks);
-        // The old core keeps answering until the new one has its records (or its sync timeout passed).
-        await awaitSync(fresh, log);
-        const newDns = sameAddress(next.dnsAddr, config.dnsAddr) ? undefined : await listenDns(pipeline, next.dnsAddr, tcpOptions(next), log);
-        const opsChanged = !sameAddress(next.metricsAddr, config.metricsAddr) || !sameAddress(next.healthAddr, config.healthAddr) || !sameAddress(next.readyAddr, config.readyAddr) || next.debugRecords !== config.debugRecords;
-        const newOps = opsChanged ? await startOps(next).catch(async (err: unknown) => {
-          await newDns?.close();
-          throw err;
-        }) : undefined;
-        const old = core;
-        core = fresh;
-        config = next;
-        logQueries = next.logQueries;
-        queryMetrics.setZones([...next.zones, 'in-addr.arpa', 'ip6.arpa']); // counters continue across reloads
-        epoch++;
-        pipeline.setHandlers(core.handlers, core.transform, fastPathFor(core, next));
-        old.stop();
-        if (newDns) {
-          const oldDns = dns;
-          dns = newDns;
-          await oldDns.close();
-        }
-        if (newOps) {
-          const oldOps = ops;
-          ops = newOps;
-          await oldOps?.close();
-        }
-        probeLoops(core);
-        log.info('configuration reloaded');
-        return true;
-      } catch (err) {
-        fresh?.stop();
-        reloadFailures++;
-        log.error('configuration reload failed; the previous configuration keeps serving', { error: (err as Error).message });
-        return false;
-      }
-    },
-
-    async stop(opts: { lameduckMs?: number } = {}): Promise<void> {
-      stopping = true;
-      const lameduckMs = opts.lameduckMs ?? 0;
-      if (lameduckMs > 0) {
-        log.info('lameduck: unready, still answering', { ms: lameduckMs });
-        await new Promise((r) => setTimeout(r, lameduckMs));
-      }
-      // Queries waiting on an upstream get their answer before the sockets close.
-      const deadline = Date.now() + 5000;
-      while (pipeline.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      await dns.close();
-      await ops?.close();
-      core.stop();
-    },
-  };
+/** coredns_plugin_enabled: the CoreDNS plugins this configuration stands in for. */
+function pluginsOf({ config, core }: Live): string[] {
+  return ['kubernetes', ...(core.forwarder ? ['forward', 'cache', 'loop'] : []), ...(config.loadbalance === 'round_robin' ? ['loadbalance'] : []), ...(config.logQueries ? ['log'] : [])];
 }

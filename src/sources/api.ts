@@ -100,6 +100,10 @@ export class ApiSource {
     return this.watches.every(({ watch }) => watch.status.synced);
   }
 
+  whenSynced(): Promise<void> {
+    return Promise.all(this.watches.map(({ watch }) => watch.whenSynced())).then(() => undefined);
+  }
+
   stop(): void {
     for (const { watch } of this.watches) watch.stop();
   }

@@ -3,12 +3,15 @@ import { ClusterState } from '../cluster/state.js';
 import type { Config } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import type { ListWatchStatus } from '../kube/list-watch.js';
+import { within } from '../base/latch.js';
 import type { Logger } from '../base/log.js';
 import { ApiSource } from './api.js';
 import { ManifestSource } from './manifests.js';
 
 export interface Source {
   synced(): boolean;
+  /** Resolves once every resource has been read in full (never rejects; a source that cannot sync keeps it pending). */
+  whenSynced(): Promise<void>;
   stop(): void;
   describe(): string;
   /** Per-resource watch health (empty for the manifests source). */
@@ -27,7 +30,7 @@ export async function startSource(config: Config, log: Logger, opts: SourceOptio
     manifests.start(opts.watch); // throws ManifestError: a bad manifest stops start-up
     return {
       state,
-      source: { synced: () => manifests.synced(), stop: () => manifests.stop(), describe: () => `manifests ${config.manifests}`, watches: () => [] },
+      source: { synced: () => manifests.synced(), whenSynced: () => manifests.whenSynced(), stop: () => manifests.stop(), describe: () => `manifests ${config.manifests}`, watches: () => [] },
     };
   }
   const state = new ClusterState(false);
@@ -38,6 +41,7 @@ export async function startSource(config: Config, log: Logger, opts: SourceOptio
     state,
     source: {
       synced: () => api.synced(),
+      whenSynced: () => api.whenSynced(),
       stop: () => api.stop(),
       describe: () => `API server ${client.server.origin}`,
       watches: () => api.watches.map(({ kind, watch }) => ({ kind, status: watch.status })),
@@ -46,8 +50,6 @@ export async function startSource(config: Config, log: Logger, opts: SourceOptio
 }
 
 /** Resolves when `synced()` holds or after `timeoutMs`, whichever comes first; returns whether it synced. */
-export async function waitForSync(source: Source, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!source.synced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  return source.synced();
+export function waitForSync(source: Source, timeoutMs: number): Promise<boolean> {
+  return within(source.whenSynced(), timeoutMs);
 }

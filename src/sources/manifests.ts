@@ -7,6 +7,7 @@ import yaml from 'js-yaml';
 import type { ClusterState } from '../cluster/state.js';
 import type { ApiObject } from '../kube/convert.js';
 import type { ObjectKind } from '../cluster/objects.js';
+import { Latch } from '../base/latch.js';
 import type { Logger } from '../base/log.js';
 import { GROUP_VERSION, convertObject, deleteObject, objectKey } from './apply.js';
 
@@ -74,7 +75,7 @@ export class ManifestSource {
   private current = new Map<string, ObjectKind>(); // "Kind ns/name" → kind
   private watchers: fs.FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
-  private loaded = false;
+  private readonly loaded = new Latch();
 
   constructor(
     private readonly target: string,
@@ -83,13 +84,17 @@ export class ManifestSource {
   ) {}
 
   synced(): boolean {
-    return this.loaded;
+    return this.loaded.isOpen;
+  }
+
+  whenSynced(): Promise<void> {
+    return this.loaded.promise;
   }
 
   /** Loads once (throwing on bad input: a bad start must stop start-up) and starts watching for changes. */
   start(watch = true): void {
     this.apply(loadManifests(this.target, (m) => this.log.warn(m)));
-    this.loaded = true;
+    this.loaded.open();
     if (watch) this.watch();
   }
 

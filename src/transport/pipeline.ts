@@ -41,6 +41,7 @@ export class Pipeline {
   readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
   inFlight = 0;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: PipelineOptions) {}
 
@@ -49,6 +50,19 @@ export class Pipeline {
     this.opts.handlers = handlers;
     this.opts.transform = transform;
     this.opts.fastPath = fastPath;
+  }
+
+  /**
+   * Resolves when no query is waiting for its answer (at once when none is). It waits one turn of the event loop
+   * after the last answer, so the listeners have handed it to their sockets (a UDP send resolves its address on
+   * the next tick) before anyone closes them.
+   */
+  drained(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private wakeDrained(): void {
+    if (this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   private maxSize(query: Query, proto: Proto): number {
@@ -114,7 +128,9 @@ export class Pipeline {
           },
           (err: unknown) => this.failed(err, query, proto, started, client, packet.length),
         )
-        .finally(() => this.inFlight--);
+        .finally(() => {
+          if (--this.inFlight === 0 && this.drainWaiters.length) setImmediate(() => this.wakeDrained());
+        });
     }
     const out = this.encode(query, result, proto, started, client, packet.length);
     if (fast && fq && replayableForGeneration(result)) fast.cache.remember(query, fq, fast.variants(result), undefined, generation);
