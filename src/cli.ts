@@ -3,10 +3,9 @@
 // Each command's modules are imported when it runs: `serve` starts sooner without the webhook, certificate and
 // Corefile code, and those commands without the DNS server.
 import { VERSION } from './base/version.js';
-import { type Command, ConfigError, helpText, loadConfig } from './config/config.js';
+import { exitReport } from './base/errors.js';
+import { type Command, helpText, loadConfig } from './config/config.js';
 import { createLogger } from './base/log.js';
-import { ManifestError } from './sources/manifests.js';
-import { ListenError } from './transport/listen.js';
 
 
 const USAGE = `cluster-dns ${VERSION}: Kubernetes cluster DNS (a CoreDNS replacement)
@@ -76,9 +75,9 @@ main(process.argv.slice(2)).then(
     if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
   },
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof ManifestError;
-    const brief = known || err instanceof ListenError;
-    console.error(`cluster-dns: ${brief ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
-    process.exitCode = known ? 2 : 1;
+    // The exit status and whether a stack is printed follow the error's code (base/errors.ts).
+    const { text, exit } = exitReport(err);
+    console.error(`cluster-dns: ${text}`);
+    process.exitCode = exit;
   },
 );

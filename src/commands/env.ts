@@ -4,7 +4,8 @@
 // label and its enableServiceLinks.
 import fs from 'node:fs';
 import yaml from 'js-yaml';
-import { type Config, ConfigError } from '../config/config.js';
+import { ConfigError, NotSyncedError } from '../base/errors.js';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../base/log.js';
 import { startSource, waitForSync } from '../sources/index.js';
 import { type PodEnvPlan, type PodObject, envPolicy, planPodEnv } from '../env/pod-env.js';
@@ -39,7 +40,7 @@ export async function envCommand(config: Config, log: Logger): Promise<void> {
   const namespace = config.namespace ?? pod.metadata?.namespace ?? 'default';
   const { state, source } = await startSource(config, log, { watch: false });
   try {
-    if (!(await waitForSync(source, 60_000))) throw new Error('the source did not sync within 60 s');
+    if (!(await waitForSync(source, 60_000))) throw new NotSyncedError('the source did not sync within 60 s');
   } finally {
     source.stop();
   }

@@ -1,6 +1,7 @@
 // `cluster-dns zone`: the records `serve` would answer with, printed as a zone file. One full read of the
 // source (no watch), then the same index the server builds.
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, NotSyncedError } from '../base/errors.js';
+import { loadConfig } from '../config/config.js';
 import { createLogger } from '../base/log.js';
 import { ZoneIndex } from '../records/zone-index.js';
 import { zoneFile } from '../resolve/zone-file.js';
@@ -11,7 +12,7 @@ export async function zoneCommand(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   const { state, source } = await startSource(config, log, { watch: false });
   const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
-  if (!(await waitForSync(source, 60_000))) throw new Error('the source did not sync within 60 s');
+  if (!(await waitForSync(source, 60_000))) throw new NotSyncedError('the source did not sync within 60 s');
   source.stop();
   const origin = (config.origin ?? config.zones[0]!).toLowerCase().replace(/\.$/, '');
   if (![...config.zones, 'in-addr.arpa', 'ip6.arpa'].includes(origin)) throw new ConfigError(`--origin ${origin} is not a served zone`);

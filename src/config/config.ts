@@ -1,12 +1,13 @@
 // Settings for every command, from one table: flags beat environment variables (CLUSTER_DNS_<NAME>), which
 // beat the YAML config file (--config), which beats the defaults. The same table prints --help and the
 // README's reference, and validates eagerly: a bad value stops start-up with a message naming it.
+import { ConfigError } from '../base/errors.js';
+export { ConfigError };
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import yaml from 'js-yaml';
 import { parseStubDomain, parseUpstream } from '../forward/upstreams.js';
 
-export class ConfigError extends Error {}
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'addr' | 'listen';
 

@@ -1,6 +1,8 @@
 // Full message decoder for replies from upstream servers: every record of every section, with the names inside
 // RDATA decompressed for the types that may carry compressed names (RFC 3597 §4), so records can be cached and
 // re-encoded into another message. Other types keep their RDATA as opaque bytes.
+import { MessageError } from '../base/errors.js';
+export { MessageError };
 import { Flag, HEADER_SIZE, RRType } from './constants.js';
 import { readName } from './decode.js';
 import type { RR } from './message.js';
@@ -19,7 +21,6 @@ export interface DecodedMessage {
   opt: { udpSize: number; dnssecOk: boolean } | undefined;
 }
 
-export class MessageError extends Error {}
 
 function u16(buf: Uint8Array, p: number): number {
   return (buf[p]! << 8) | buf[p + 1]!;

@@ -2,6 +2,8 @@
 // once instead of after the timeout), each reply matched on ID *and* question (anything else is ignored and
 // counted as a possible spoof), a retry over TCP when the reply is truncated, and health state: after
 // `maxFails` consecutive failures the upstream is down until a health-check query gets any answer.
+import { UpstreamError } from '../base/errors.js';
+export { UpstreamError };
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -11,14 +13,6 @@ import { FrameSplitter, frame } from '../dns/framing.js';
 import { type UpstreamQuery, encodeQuery } from '../dns/encode-query.js';
 import { type UpstreamAddress, addressText } from './upstreams.js';
 
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: 'timeout' | 'unreachable' | 'network' | 'malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface UpstreamStats {
   queries: number;

@@ -1,6 +1,8 @@
 // Where forwarded queries go: `--upstream` addresses, or the nameservers of resolv.conf (as CoreDNS's
 // `forward . /etc/resolv.conf`). When resolv.conf names only loopback resolvers (systemd-resolved's 127.0.0.53
 // stub, which would send queries back into the node), the real upstreams systemd-resolved uses are tried.
+import { UpstreamConfigError } from '../base/errors.js';
+export { UpstreamConfigError };
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 
@@ -9,7 +11,6 @@ export interface UpstreamAddress {
   port: number;
 }
 
-export class UpstreamConfigError extends Error {}
 
 export const addressText = (a: UpstreamAddress): string => (isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 

@@ -1,9 +1,10 @@
 // API object (plain JSON, from the API server or a manifest file) → minimal object. Pure functions; they
 // throw ConversionError with the field at fault, so a bad manifest names what is wrong.
+import { ConversionError } from '../base/errors.js';
+export { ConversionError };
 import { parseIP } from '../net/ip.js';
 import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from '../cluster/objects.js';
 
-export class ConversionError extends Error {}
 
 type Json = Record<string, unknown>;
 

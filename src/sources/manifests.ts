@@ -1,6 +1,8 @@
 // The static source: Kubernetes objects from YAML/JSON files (multi-document, `kind: List`, or a folder of
 // them), fed through the same conversion as the API watches. Files are watched; a reload that fails keeps
 // the last good state (never lose records), and a reload that succeeds removes objects that disappeared.
+import { ManifestError } from '../base/errors.js';
+export { ManifestError };
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -11,7 +13,6 @@ import { Latch } from '../base/latch.js';
 import type { Logger } from '../base/log.js';
 import { GROUP_VERSION, convertObject, deleteObject, objectKey } from './apply.js';
 
-export class ManifestError extends Error {}
 
 export interface LoadedObject {
   kind: ObjectKind;
