@@ -109,7 +109,10 @@ export async function patchCABundle(kubeconfig: string | undefined, name: string
   return `patched caBundle of mutatingwebhookconfiguration/${name} (${webhooks.map((w) => w.name).join(', ')})`;
 }
 
-export async function certsCommand(config: Config): Promise<void> {
+/** The settings `certs` reads. */
+export type CertsConfig = Pick<Config, 'out' | 'hosts' | 'validDays' | 'patchWebhook' | 'kubeconfig'>;
+
+export async function certsCommand(config: CertsConfig): Promise<void> {
   const result = writeCerts(config);
   for (const line of result.lines) console.log(line);
   if (config.patchWebhook) console.log(await patchCABundle(config.kubeconfig, config.patchWebhook, result.ca.cert));

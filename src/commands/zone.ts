@@ -5,12 +5,12 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../base/log.js';
 import { ZoneIndex } from '../records/zone-index.js';
 import { zoneFile } from '../resolve/zone-file.js';
-import { startSource, waitForSync } from '../sources/index.js';
+import { dnsKinds, startSource, waitForSync } from '../sources/index.js';
 
 export async function zoneCommand(argv: string[]): Promise<number> {
   const config = loadConfig('zone', argv);
   const log = createLogger(config.logLevel);
-  const { state, source } = await startSource(config, log, { watch: false });
+  const { state, source } = await startSource(config, log, { watch: false, kinds: dnsKinds(config.pods) });
   const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
   if (!(await waitForSync(source, 60_000))) throw new NotSyncedError('the source did not sync within 60 s');
   source.stop();

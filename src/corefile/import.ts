@@ -4,7 +4,7 @@
 // `loadbalance` means a fixed record order). Everything that cannot be carried over is named, with its line.
 import yaml from 'js-yaml';
 import { parseListenAddress } from '../config/config.js';
-import { parseUpstream } from '../forward/upstreams.js';
+import { parseUpstream } from '../net/address.js';
 import { CorefileError, parseCorefile, parseDuration, parseServerKey, type Directive, type ServerBlock, type ServerKey } from './parse.js';
 
 export { CorefileError } from './parse.js';
@@ -18,7 +18,7 @@ export interface ImportResult {
   yaml: string;
 }
 
-/** Output order of the settings (also the order of the README's configuration table, roughly). */
+/** Output order of the settings (also the order of docs/configuration.md, roughly). */
 const ORDER = [
   'zone', 'dnsAddr', 'ttl', 'pods', 'endpointPodNames', 'ignoreEmptyService', 'syncTimeout',
   'noForward', 'upstream', 'resolvConf', 'stubDomain', 'policy', 'maxConcurrent', 'maxFails', 'healthCheckInterval',

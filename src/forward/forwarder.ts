@@ -1,6 +1,7 @@
 // Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
 // upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
 // order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
+import type { Config } from '../config/options.js';
 import { EdeCode, Flag, Rcode } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
 import type { Query, Reply, ReplySource, RR } from '../dns/message.js';
@@ -9,9 +10,10 @@ import { type Handler, emptyReply } from '../resolve/handler.js';
 import { type CacheEntry, ResponseCache, cacheKey } from './cache.js';
 import type { LoopDetector } from './loop.js';
 import { Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
-import type { StubDomain, UpstreamAddress } from './upstreams.js';
+import type { StubDomain, UpstreamAddress } from '../net/address.js';
 
-export type Policy = 'random' | 'round_robin' | 'sequential';
+/** --policy, as the options table spells it. */
+export type Policy = Config['policy'];
 
 export interface ForwarderOptions extends UpstreamOptions {
   policy: Policy;

@@ -11,7 +11,7 @@ import { RRType } from '../dns/constants.js';
 import { type DecodedMessage, decodeMessage, isResponse, isTruncated, messageId } from '../dns/decode-message.js';
 import { FrameSplitter, frame } from '../dns/framing.js';
 import { type UpstreamQuery, encodeQuery } from '../dns/encode-query.js';
-import { type UpstreamAddress, addressText } from './upstreams.js';
+import { type UpstreamAddress, addressText } from '../net/address.js';
 
 
 export interface UpstreamStats {

@@ -3,7 +3,7 @@
 // debug view. Endpoints that share an address share one server.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ListenAddress } from '../config/config.js';
+import { type ListenAddress, isLoopback } from '../net/address.js';
 import { ListenError } from '../transport/listen.js';
 
 /** What /metrics serves: the text exposition format (ops/metrics.ts makes it; prom-client stays in there). */
@@ -39,7 +39,6 @@ export interface OpsServer {
 
 type Route = (req: http.IncomingMessage, url: URL, res: http.ServerResponse) => void | Promise<void>;
 
-const isLoopback = (a: string | undefined): boolean => !!a && (a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.'));
 
 export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): Promise<OpsServer> {
   const groups = new Map<string, { addr: ListenAddress; routes: Map<string, Route>; names: Array<keyof OpsEndpoints> }>();

@@ -2,6 +2,7 @@
 // CoreDNS's kubernetes plugin (handler.go + backend_lookup.go) over the precomputed ZoneIndex: each query
 // type asks the index whether the name exists and what it holds, then answers, NODATA or NXDOMAIN, with the
 // zone's SOA in every negative answer. Before the first full sync NXDOMAIN becomes SERVFAIL.
+import type { Config } from '../config/options.js';
 import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import { type NameNode, answersOf } from '../records/build.js';
@@ -11,7 +12,8 @@ import type { ZoneIndex } from '../records/zone-index.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';
 import { type ParsedName, parseName, podLabelToIP } from './names.js';
 
-export type PodMode = 'disabled' | 'insecure' | 'verified';
+/** --pods, as the options table spells it. */
+export type PodMode = Config['pods'];
 
 /** Looks a name up outside the cluster zones (the forwarder); undefined when it cannot be asked. */
 export type ExternalLookup = (name: string, type: number) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;

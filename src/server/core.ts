@@ -2,21 +2,23 @@
 // detector). A configuration reload builds a new core and swaps it in; the listeners outlive it.
 import os from 'node:os';
 import type { ClusterState } from '../cluster/state.js';
-import { ConfigError, type Config, type ListenAddress } from '../config/config.js';
+import { ConfigError, UpstreamConfigError } from '../base/errors.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import { RCODE_NAMES } from '../dns/constants.js';
 import type { Reply } from '../dns/message.js';
 import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
 import { ResponseCache } from '../forward/cache.js';
 import { Forwarder } from '../forward/forwarder.js';
 import { LoopDetector } from '../forward/loop.js';
-import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from '../forward/upstreams.js';
+import { resolveUpstreams } from '../forward/upstreams.js';
+import { addressText, isLoopback, stubDomainText } from '../net/address.js';
 import type { Logger } from '../base/log.js';
 import { parseIP } from '../net/ip.js';
 import { ZoneIndex } from '../records/zone-index.js';
 import { ClusterHandler } from '../resolve/cluster.js';
 import type { Handler } from '../resolve/handler.js';
 import { shuffleAddresses } from '../resolve/loadbalance.js';
-import { type Source, startSource, waitForSync } from '../sources/index.js';
+import { type Source, dnsKinds, startSource, waitForSync } from '../sources/index.js';
 
 export interface Core {
   config: Config;
@@ -39,7 +41,6 @@ export interface CoreHooks {
 
 /** The addresses NS and ns.dns.<zone> answer with: what we listen on, without loopback (as CoreDNS). */
 export function localAddresses(listen: ListenAddress): string[] {
-  const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
   if (listen.host !== '' && listen.host !== '0.0.0.0' && listen.host !== '::') {
     const ip = parseIP(listen.host);
     return ip && !isLoopback(ip.text) ? [ip.text] : [];
@@ -75,7 +76,7 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
   const proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   const forwarder = new Forwarder(
     upstreams,
-    config.stubDomains.map(parseStubDomain),
+    config.stubDomains,
     {
       policy: config.policy,
       tryTimeoutMs: config.upstreamTimeout,
@@ -89,7 +90,7 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
     log.child({ component: 'forward' }),
     loop,
   );
-  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains });
+  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains.map(stubDomainText) });
   return { forwarder, loop, proxyDuration };
 }
 
@@ -97,7 +98,7 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
   const forwarding = createForwarder(config, log);
   let started: { state: ClusterState; source: Source };
   try {
-    started = await startSource(config, log, { watch: true, onProgrammed: hooks.onProgrammed });
+    started = await startSource(config, log, { watch: true, kinds: dnsKinds(config.pods), onProgrammed: hooks.onProgrammed });
   } catch (err) {
     forwarding?.forwarder.close();
     throw err;

@@ -39,14 +39,14 @@ export class ApiSource {
     state: ClusterState,
     log: Logger,
     opts: {
-      watchPods: boolean;
+      /** The resources to watch: only what the command reads (the webhook needs no EndpointSlices). */
+      kinds: readonly ObjectKind[];
       listWatch?: Partial<ListWatchOptions>;
       /** DNS programming latency: an EndpointSlice change observed `seconds` after its trigger time. */
       onProgrammed?: (serviceKind: string, seconds: number) => void;
     },
   ) {
-    const kinds: ObjectKind[] = ['Namespace', 'Service', 'EndpointSlice', ...(opts.watchPods ? (['Pod'] as const) : [])];
-    for (const kind of kinds) {
+    for (const kind of opts.kinds) {
       let known = new Set<string>();
       let seen = new Set<string>();
       const safely = (o: ApiObject, what: () => void): void => {

@@ -1,5 +1,6 @@
 // Picks and starts the configured source: --manifests (static, watched files) or the API server.
 import { ClusterState } from '../cluster/state.js';
+import type { ObjectKind } from '../cluster/objects.js';
 import type { Config } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import type { ListWatchStatus } from '../kube/list-watch.js';
@@ -18,12 +19,22 @@ export interface Source {
   watches(): Array<{ kind: string; status: ListWatchStatus }>;
 }
 
+/** The settings a source reads. */
+export type SourceConfig = Pick<Config, 'manifests' | 'kubeconfig' | 'serviceAccountDir'>;
+
+/** What DNS answers from; Pods only for `--pods verified`. */
+export const dnsKinds = (pods: Config['pods']): ObjectKind[] => ['Namespace', 'Service', 'EndpointSlice', ...(pods === 'verified' ? (['Pod'] as const) : [])];
+/** What the service variables are made of (env/service-env.ts): Services, and Namespaces for their labels. */
+export const ENV_KINDS: readonly ObjectKind[] = ['Namespace', 'Service'];
+
 export interface SourceOptions {
   watch: boolean;
+  /** The resources to read from the API server (the manifests source reads whatever its files hold). */
+  kinds: readonly ObjectKind[];
   onProgrammed?: (serviceKind: string, seconds: number) => void;
 }
 
-export async function startSource(config: Config, log: Logger, opts: SourceOptions): Promise<{ state: ClusterState; source: Source }> {
+export async function startSource(config: SourceConfig, log: Logger, opts: SourceOptions): Promise<{ state: ClusterState; source: Source }> {
   if (config.manifests) {
     const state = new ClusterState(true);
     const manifests = new ManifestSource(config.manifests, state, log.child({ source: 'manifests' }));
@@ -35,7 +46,7 @@ export async function startSource(config: Config, log: Logger, opts: SourceOptio
   }
   const state = new ClusterState(false);
   const client = await loadApiClient(config.kubeconfig, { serviceAccountDir: config.serviceAccountDir });
-  const api = new ApiSource(client, state, log.child({ source: 'api' }), { watchPods: config.pods === 'verified', onProgrammed: opts.onProgrammed });
+  const api = new ApiSource(client, state, log.child({ source: 'api' }), { kinds: opts.kinds, onProgrammed: opts.onProgrammed });
   api.start();
   return {
     state,

@@ -216,7 +216,7 @@ describe('ApiSource relist', () => {
       res.end(api.event('ERROR', { kind: 'Status', code: 410 } as ApiObject));
     });
     const state = new ClusterState();
-    const source = new ApiSource({ server: new URL(server), requestOptions: async () => ({}) }, state, silentLogger, { watchPods: false, listWatch: FAST });
+    const source = new ApiSource({ server: new URL(server), requestOptions: async () => ({}) }, state, silentLogger, { kinds: ['Namespace', 'Service', 'EndpointSlice'], listWatch: FAST });
     // Only the services watch matters here; the others list empty collections from the same fake.
     source.start();
     try {
