@@ -1,5 +1,5 @@
 // A list/watch loop for one resource that never silently dies (client-node's informer stops on any non-410
-// error and can back off 30 s on a quiet cluster; see the shared dependency notes). Rules:
+// error and can back off 30 s on a quiet cluster; see ARCHITECTURE.md, Libraries). Rules:
 //  - list (paginated), hand the full set over, then watch from the list's resourceVersion with bookmarks;
 //  - a watch that ends cleanly (server timeout) is re-opened at once from the last resourceVersion;
 //  - 410 Gone (as a status or an ERROR event) means our resourceVersion is too old: relist, which removes

@@ -1,6 +1,6 @@
 // Conformance: the same queries against CoreDNS (the reference, built from its Go module) and cluster-dns, both
 // watching the same real API server, in all three pod modes, over UDP and TCP, before and after changes. Every
-// difference fails the test unless it is listed in DELIBERATE (and in the README) with its reason.
+// difference fails the test unless it is listed in DELIBERATE (and in docs/dns-behaviour.md, Differences from CoreDNS) with its reason.
 import assert from 'node:assert/strict';
 import { createTestNamespace, getControlPlane, kubeConfigFor, type ControlPlane } from '../cluster/root-hooks.js';
 import { startCoreDns, type CoreDns } from '../helpers/coredns.js';

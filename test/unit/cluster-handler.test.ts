@@ -1,6 +1,6 @@
 // The answer table of the cluster zone, checked at the handler (rcode + sections as zone-file lines), over the
 // demo cluster in examples/ plus a few objects each case needs. Expectations follow CoreDNS's kubernetes
-// plugin (shared spec digest §2–3); the conformance suite checks the same against a running CoreDNS.
+// plugin (docs/dns-behaviour.md); the conformance suite checks the same against a running CoreDNS.
 import assert from 'node:assert/strict';
 import { ClusterState } from '../../src/cluster/state.js';
 import { RCODE_NAMES, RRType } from '../../src/dns/constants.js';

@@ -1,6 +1,6 @@
 // The kubelet's service variables, as tables: names, values, order within a service, which services a pod gets,
 // IPv6, UDP/SCTP, unnamed and multiple ports, digit-leading and dashed names, enableServiceLinks: false and a
-// namespace-local `kubernetes` service. Expectations are the kubelet's rules (shared spec digest §7, Kubernetes
+// namespace-local `kubernetes` service. Expectations are the kubelet's rules (docs/webhook.md, Kubernetes
 // v1.35.4 envvars.go / kubelet_pods.go); test/integration/kubelet-envvars.test.ts checks the same rules against
 // the kubelet's own code.
 import assert from 'node:assert/strict';
