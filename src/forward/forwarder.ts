@@ -1,6 +1,7 @@
 // Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
 // upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
 // order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
+import { systemClock } from '../base/clock.js';
 import type { Config } from '../config/options.js';
 import { EdeCode, Flag, Rcode } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
@@ -83,6 +84,7 @@ export class Forwarder {
   readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0, allDown: 0 };
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private active = 0;
+  private readonly clock: () => number;
   readonly defaultGroup: UpstreamGroup;
   private readonly stubs: Array<{ domain: string; group: UpstreamGroup }>;
 
@@ -93,8 +95,9 @@ export class Forwarder {
     readonly cache: ResponseCache,
     private readonly log: Logger,
     private readonly loop?: LoopDetector,
-    private readonly clock: () => number = Date.now,
   ) {
+    const clock = opts.clock ?? systemClock;
+    this.clock = () => clock.now();
     this.defaultGroup = new UpstreamGroup(upstreams, opts);
     // Longest domain first, so `a.example.corp` beats `example.corp`.
     this.stubs = stubDomains.map((s) => ({ domain: s.domain, group: new UpstreamGroup(s.upstreams, opts) })).sort((a, b) => b.domain.length - a.domain.length);

@@ -7,6 +7,7 @@ export { UpstreamError };
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { type Cancel, type Clock, systemClock } from '../base/clock.js';
 import { RRType } from '../dns/constants.js';
 import { type DecodedMessage, decodeMessage, isResponse, isTruncated, messageId } from '../dns/decode-message.js';
 import { FrameSplitter, frame } from '../dns/framing.js';
@@ -154,6 +155,8 @@ function exchangeTcp(addr: UpstreamAddress, query: UpstreamQuery, timeoutMs: num
 export interface UpstreamOptions {
   maxFails: number;
   healthCheckMs: number;
+  /** When health checks run (tests pass a fake one); per-try timeouts stay on real time. */
+  clock?: Clock;
 }
 
 export class Upstream {
@@ -162,7 +165,8 @@ export class Upstream {
   private readonly channels: UdpChannel[];
   private next = 0;
   private consecutiveFails = 0;
-  private healthTimer: NodeJS.Timeout | undefined;
+  /** Set while the upstream is down: stops its health checks. */
+  private stopHealthChecks: Cancel | undefined;
   /** Set by the loop detector: this upstream sends our queries back to us. */
   looping = false;
 
@@ -175,7 +179,7 @@ export class Upstream {
   }
 
   get down(): boolean {
-    return this.healthTimer !== undefined;
+    return this.stopHealthChecks !== undefined;
   }
 
   get usable(): boolean {
@@ -202,26 +206,31 @@ export class Upstream {
   }
 
   private markDown(): void {
-    if (this.healthTimer) return;
-    // Any reply to a probe — even REFUSED — means the server is there again (CoreDNS forward's rule).
-    this.healthTimer = setInterval(() => {
+    if (this.stopHealthChecks) return;
+    const clock = this.opts.clock ?? systemClock;
+    let cancel: Cancel = () => undefined;
+    // Every healthCheckMs, whether or not the last check has answered yet. Any reply to a probe — even
+    // REFUSED — means the server is there again (CoreDNS forward's rule).
+    const check = (): void => {
+      cancel = clock.after(this.opts.healthCheckMs, check, { unref: true });
       this.channels[0]!
         .send({ name: '', type: RRType.NS, qclass: 1, recursionDesired: false, checkingDisabled: false, dnssecOk: false }, Math.max(100, this.opts.healthCheckMs))
         .then(() => this.markUp())
         .catch(() => this.stats.healthCheckFailures++);
-    }, this.opts.healthCheckMs);
-    this.healthTimer.unref();
+    };
+    cancel = clock.after(this.opts.healthCheckMs, check, { unref: true });
+    this.stopHealthChecks = () => cancel();
   }
 
   private markUp(): void {
-    clearInterval(this.healthTimer);
-    this.healthTimer = undefined;
+    this.stopHealthChecks?.();
+    this.stopHealthChecks = undefined;
     this.consecutiveFails = 0;
   }
 
   close(): void {
-    clearInterval(this.healthTimer);
-    this.healthTimer = undefined;
+    this.stopHealthChecks?.();
+    this.stopHealthChecks = undefined;
     for (const c of this.channels) c.destroy();
   }
 }

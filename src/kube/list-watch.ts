@@ -8,6 +8,7 @@
 //  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
 //    and restarted.
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
+import { type Clock, systemClock } from '../base/clock.js';
 import { Latch } from '../base/latch.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -35,6 +36,8 @@ export interface ListWatchOptions {
   stallMarginMs: number;
   pageSize: number;
   fieldSelector?: string;
+  /** Backoff and event times (tests pass a fake one). */
+  clock?: Clock;
 }
 
 export const DEFAULT_LIST_WATCH: ListWatchOptions = {
@@ -125,11 +128,15 @@ export class ListWatch {
     }
   }
 
+  private get clock(): Clock {
+    return this.opts.clock ?? systemClock;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const cancel = this.clock.after(ms, resolve);
       this.wake = () => {
-        clearTimeout(t);
+        cancel();
         resolve();
       };
     });
@@ -188,7 +195,7 @@ export class ListWatch {
     } while (cont);
     this.resourceVersion = rv;
     this.status.relists++;
-    this.status.lastEventAt = Date.now();
+    this.status.lastEventAt = this.clock.now();
     if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
     this.status.synced = true;
     this.synced.open();
@@ -238,7 +245,7 @@ export class ListWatch {
     if (ev.type === 'ERROR') return fail(o.code === 410 ? new Gone() : new Error(`watch ERROR event: ${o.code} ${o.message ?? ''}`));
     const rv = o.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
-    this.status.lastEventAt = Date.now();
+    this.status.lastEventAt = this.clock.now();
     try {
       if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.handlers.upsert(o);
       else if (ev.type === 'DELETED') this.handlers.remove(o);

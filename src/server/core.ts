@@ -12,6 +12,7 @@ import { Forwarder } from '../forward/forwarder.js';
 import { LoopDetector } from '../forward/loop.js';
 import { resolveUpstreams } from '../forward/upstreams.js';
 import { addressText, isLoopback, stubDomainText } from '../net/address.js';
+import { type Clock, systemClock } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 import { parseIP } from '../net/ip.js';
 import { ZoneIndex } from '../records/zone-index.js';
@@ -37,6 +38,8 @@ export interface Core {
 export interface CoreHooks {
   onProgrammed?: (serviceKind: string, seconds: number) => void;
   extraHandlers?: Handler[];
+  /** Cache lifetimes, health checks and loop probes run on it (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** The addresses NS and ns.dns.<zone> answer with: what we listen on, without loopback (as CoreDNS). */
@@ -53,7 +56,7 @@ export function localAddresses(listen: ListenAddress): string[] {
 }
 
 /** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
-function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector; proxyDuration: PlainHistogram } | undefined {
+function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder: Forwarder; loop: LoopDetector; proxyDuration: PlainHistogram } | undefined {
   if (config.noForward) return undefined;
   let upstreams;
   try {
@@ -71,8 +74,8 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
     negativeTtl: config.cacheNegativeTtl,
     servfailTtl: config.cacheServfailTtl,
     staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
-  });
-  const loop = new LoopDetector(log.child({ component: 'loop' }));
+  }, () => clock.now());
+  const loop = new LoopDetector(log.child({ component: 'loop' }), clock);
   const proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   const forwarder = new Forwarder(
     upstreams,
@@ -84,6 +87,7 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
       maxConcurrent: config.maxConcurrent,
       maxFails: config.maxFails,
       healthCheckMs: config.healthCheckInterval,
+      clock,
       onExchange: (to, rcode, seconds) => proxyDuration.observe(['forward', to, RCODE_NAMES[rcode] ?? String(rcode)], seconds),
     },
     cache,
@@ -95,7 +99,7 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
 }
 
 export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = {}): Promise<Core> {
-  const forwarding = createForwarder(config, log);
+  const forwarding = createForwarder(config, log, hooks.clock ?? systemClock);
   let started: { state: ClusterState; source: Source };
   try {
     started = await startSource(config, log, { watch: true, kinds: dnsKinds(config.pods), onProgrammed: hooks.onProgrammed });

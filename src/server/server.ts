@@ -1,6 +1,7 @@
 // Composition root of `cluster-dns serve`: a core (source → index → handlers, core.ts) behind a pipeline and
 // listeners that outlive it, the operational endpoints, live reload, and graceful stop. The server's states
 // and the moves between them are in lifecycle.ts; a reload is one transaction (reload.ts).
+import { type Clock, systemClock } from '../base/clock.js';
 import { within } from '../base/latch.js';
 import type { Logger } from '../base/log.js';
 import { VERSION } from '../base/version.js';
@@ -42,15 +43,15 @@ export interface RunningServer {
 }
 
 /** Builds, syncs and binds the first configuration; resolves once it serves (lifecycle: starting → serving). */
-export async function startServer(initial: Config, log: Logger, extraHandlers: Handler[] = []): Promise<RunningServer> {
-  const server = new DnsServer(initial, log, extraHandlers);
+export async function startServer(initial: Config, log: Logger, extraHandlers: Handler[] = [], clock: Clock = systemClock): Promise<RunningServer> {
+  const server = new DnsServer(initial, log, extraHandlers, clock);
   await server.start();
   return server;
 }
 
 class DnsServer implements RunningServer {
   private readonly lifecycle = new Lifecycle();
-  private readonly replays = new ReplayCache();
+  private readonly replays: ReplayCache;
   private readonly observers: Observers;
   readonly pipeline: Pipeline;
   private readonly deps: ReloadDeps;
@@ -66,11 +67,13 @@ class DnsServer implements RunningServer {
     private readonly initial: Config,
     private readonly log: Logger,
     extraHandlers: Handler[],
+    clock: Clock,
   ) {
+    this.replays = new ReplayCache(undefined, () => clock.now());
     this.observers = new Observers(initial, log, { pipeline: () => this.pipeline.stats, live: () => this.live, plugins: () => pluginsOf(this.live), version: VERSION });
     const onHandlerError = (err: unknown, query: { name: string; type: number }): void => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type });
     this.pipeline = new Pipeline({ handlers: [], observe: this.observers.observe, onHandlerError });
-    const hooks = { extraHandlers, onProgrammed: (kind: string, seconds: number) => this.observers.programming.observe([kind], seconds) };
+    const hooks = { extraHandlers, clock, onProgrammed: (kind: string, seconds: number) => this.observers.programming.observe([kind], seconds) };
     this.deps = { log, hooks, pipeline: this.pipeline, startOps: (c) => this.startOps(c) };
   }
 

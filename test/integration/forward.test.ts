@@ -10,6 +10,7 @@ import { dig } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import { type FakeUpstream, aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type Nsd, startNsd } from '../helpers/nsd.js';
+import { ManualClock } from '../helpers/clock.js';
 import type { TestServer } from '../helpers/server.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/base/log.js';
@@ -33,9 +34,9 @@ $TTL 300
 `;
 
 /** cluster-dns serving the demo cluster (or `manifests`) and forwarding with `args`; never the machine's resolv.conf. */
-async function forwarding(args: string[], manifests = 'examples'): Promise<TestServer> {
+async function forwarding(args: string[], manifests = 'examples', clock?: ManualClock): Promise<TestServer> {
   const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', manifests, ...args], {});
-  const server = await startServer(config, silentLogger);
+  const server = await startServer(config, silentLogger, [], clock);
   return Object.assign(server, { port: server.udp[0]!.address.port });
 }
 
@@ -52,8 +53,8 @@ describe('forwarding and cache', function () {
   });
   after(async () => nsd?.stop());
 
-  async function start(args: string[], manifests?: string): Promise<TestServer> {
-    const s = await forwarding(args, manifests);
+  async function start(args: string[], manifests?: string, clock?: ManualClock): Promise<TestServer> {
+    const s = await forwarding(args, manifests, clock);
     cleanup.push(() => s.stop());
     return s;
   }
@@ -65,14 +66,15 @@ describe('forwarding and cache', function () {
   const upstreamOf = (s: TestServer) => s.forwarder!.defaultGroup.upstreams[0]!;
 
   it('forwards outside names, relays the answer, and serves the repeat from the cache with the TTL counted down', async () => {
-    const s = await start(['--upstream', `127.0.0.1:${nsd.port}`]);
+    const clock = new ManualClock();
+    const s = await start(['--upstream', `127.0.0.1:${nsd.port}`], undefined, clock);
     const first = await dig(s.port, 'www.example.test', 'A');
     assert.equal(first.status, 'NOERROR');
     assert.deepEqual(first.answer, ['www.example.test. 300 IN A 192.0.2.10']);
     assert.ok(!first.flags.includes('aa'), 'a relayed answer is not authoritative');
-    await sleep(1100);
+    clock.advance(1100);
     const second = await dig(s.port, 'WWW.example.TEST', 'A');
-    assert.match(second.answer[0]!, /^WWW\.example\.TEST\. 29[89] IN A 192\.0\.2\.10$/);
+    assert.match(second.answer[0]!, /^WWW\.example\.TEST\. 299 IN A 192\.0\.2\.10$/);
     assert.equal(upstreamOf(s).stats.queries, 1 + 1 /* loop probe */);
     assert.equal(s.forwarder!.cache.stats.hits.success, 1);
   });
@@ -212,10 +214,11 @@ describe('forwarding and cache', function () {
   it('serves stale answers (TTL 30) with --serve-stale when the upstream stops answering', async () => {
     let alive = true;
     const f = await fake((q) => (alive ? [aReply(q, '198.51.100.11', 1)] : []));
-    const s = await start(['--upstream', f.address, '--serve-stale', '--upstream-timeout', '200', '--max-fails', '100']);
+    const clock = new ManualClock();
+    const s = await start(['--upstream', f.address, '--serve-stale', '--upstream-timeout', '200', '--max-fails', '100'], undefined, clock);
     assert.equal((await dig(s.port, 'stale.example', 'A')).answer.length, 1);
     alive = false;
-    await sleep(1200);
+    clock.advance(1200);
     const r = await dig(s.port, 'stale.example', 'A');
     assert.deepEqual(r.answer, ['stale.example. 30 IN A 198.51.100.11']);
   });
