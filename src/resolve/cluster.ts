@@ -5,10 +5,9 @@
 import type { Config } from '../config/options.js';
 import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
-import { type NameNode, answersOf } from '../records/build.js';
+import { type Filter, type NameNode, answersOf } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../net/ip.js';
 import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from '../records/rr.js';
-import type { ZoneIndex } from '../records/zone-index.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';
 import { type ParsedName, parseName, podLabelToIP } from './names.js';
 
@@ -29,6 +28,24 @@ export interface ClusterHandlerOptions {
   /** Zones whose NXDOMAIN answers go to the next handler instead (CoreDNS `fallthrough`). */
   fallthrough: string[];
   external?: ExternalLookup;
+}
+
+/**
+ * What the handler reads of the cluster (CoreDNS's dnsController): lookups only. records/zone-index.ts answers
+ * it in the server; tests give it a small fixed cluster (test/helpers/fake-cluster.ts).
+ */
+export interface ClusterRecords {
+  /** SOA serial: seconds of the last change DNS can see. */
+  readonly serial: number;
+  lookup(name: string): NameNode | undefined;
+  /** A `_`-labelled port or protocol: any port name / protocol matches. */
+  lookupWildcardPort(serviceName: string, namespace: string, f: Filter): NameNode | undefined;
+  namespaceExists(name: string): boolean;
+  podExists(namespace: string, ip: string): boolean;
+  /** PTR targets of an address, relative to the primary zone. */
+  reverse(ip: string): string[];
+  /** The Services whose endpoints carry `ip` (for NS): relative names and their addresses. */
+  servicesServedBy(ip: string): Array<{ name: string; addresses: string[] }>;
 }
 
 export const DNS_SCHEMA_VERSION = '1.1.0';
@@ -52,7 +69,7 @@ export class ClusterHandler {
   private readonly allZones: string[];
 
   constructor(
-    private readonly index: ZoneIndex,
+    private readonly index: ClusterRecords,
     private readonly opts: ClusterHandlerOptions,
   ) {
     // Longest suffix wins, so a configured `10.in-addr.arpa` beats `in-addr.arpa`.
