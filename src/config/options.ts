@@ -1,7 +1,7 @@
 // The one options table: every setting of every command, its kind, default, bounds and help. `Config`, the
 // parsed settings, is derived from it by type (so an option cannot be added without its type) and so is each
 // component's own options type (a Pick of the settings it reads). --help and docs/configuration.md are
-// rendered from this table too. Over 300 lines: it is data, one entry per option, kept in one place on purpose.
+// rendered from this table too. One entry per option, one line each, kept in one place on purpose.
 import type { ListenAddress, StubDomain, UpstreamAddress } from '../net/address.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'addr' | 'listen';

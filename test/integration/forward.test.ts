@@ -1,5 +1,6 @@
 // Forwarding and caching against real upstreams on loopback: NSD serving test zones, plus scripted fake
 // upstreams for the faults (silence, wrong IDs, slowness, loops). Clients are dig and our dns2-decoding client.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -249,8 +250,7 @@ describe('forwarding and cache', function () {
     const server = await start(['--upstream', `127.0.0.1:${loopPort}`]);
     target = server.port;
     server.loop!.probe(server.forwarder!.defaultGroup.upstreams[0]!);
-    const deadline = Date.now() + 5000;
-    while (server.loop!.detected.length === 0 && Date.now() < deadline) await sleep(20);
+    await eventually(5000, 'the loop is detected', () => server.loop!.detected.length > 0);
     assert.deepEqual(server.loop!.detected, [`127.0.0.1:${loopPort}`]);
     const t0 = Date.now();
     const out = await query(target, 'www.example.test', 1, { edns: 1232 });

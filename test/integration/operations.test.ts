@@ -14,7 +14,8 @@ import { freePort } from '../cluster/ports.js';
 import { dig } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import { aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { Kube, within } from '../helpers/kube.js';
+import { Kube } from '../helpers/kube.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/base/log.js';
@@ -155,7 +156,7 @@ async function spawnServer(args: string[]): Promise<{ child: ChildProcess; port:
   let logs = '';
   child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await within(15_000, 'server listening', async () => {
+  await eventually(15_000, 'server listening', async () => {
     if (child.exitCode !== null) throw new Error(`exited: ${logs}`);
     return logs.includes('"msg":"serving"');
   });
@@ -227,9 +228,9 @@ describe('operations: the process', function () {
         while (running) if (!(await query(s.port, 'web.demo.svc.cluster.local', 1, { timeoutMs: 1000 }).catch(() => undefined))) unanswered++;
       })();
       fs.writeFileSync(file, 'manifests: examples\nnoForward: true\nttl: 30\n');
-      await within(5000, 'new TTL served', async () => / 30 IN A /.test((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0] ?? ''));
+      await eventually(5000, 'new TTL served', async () => / 30 IN A /.test((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0] ?? ''));
       fs.writeFileSync(file, 'manifests: examples\nnoForward: true\nttl: -4\n');
-      await within(5000, 'rejection logged', async () => /configuration reload failed.*ttl/.test(s.logs()));
+      await eventually(5000, 'rejection logged', async () => /configuration reload failed.*ttl/.test(s.logs()));
       await sleep(300);
       assert.match((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0]!, / 30 IN A /, 'the previous config keeps serving');
       running = false;
@@ -244,7 +245,7 @@ describe('operations: the process', function () {
     const s = await spawnServer(['--manifests', 'examples', '--no-forward', '--log-queries']);
     try {
       await dig(s.port, 'web.demo.svc.cluster.local', 'A');
-      await within(2000, 'query line', async () => s.logs().includes('"msg":"query"'));
+      await eventually(2000, 'query line', async () => s.logs().includes('"msg":"query"'));
       const line = JSON.parse(s.logs().split('\n').find((l) => l.includes('"msg":"query"'))!) as Record<string, unknown>;
       assert.equal(line['name'], 'web.demo.svc.cluster.local');
       assert.equal(line['type'], 'A');
@@ -295,11 +296,11 @@ describe('operations: readiness through start-up, sync and an API outage', funct
       assert.equal((await get(s.ops!.addresses.health!, '/health')).status, 200);
       assert.equal((await dig(s.port, 'nothing.default.svc.cluster.local', 'A')).status, 'SERVFAIL');
       cut = false;
-      await within(40_000, 'ready after the API comes back', async () => (await get(s.ops!.addresses.ready!, '/ready')).status === 200);
+      await eventually(40_000, 'ready after the API comes back', async () => (await get(s.ops!.addresses.ready!, '/ready')).status === 200);
       const ns = await createTestNamespace(cp, 'outage');
       const kube = new Kube(kubeConfigFor(cp));
       const svc = await kube.createService(ns, 'kept', { ports: [{ port: 80, protocol: 'TCP', name: 'http' }] });
-      await within(5000, 'service visible', async () => (await dig(s.port, `kept.${ns}.svc.cluster.local`, 'A')).answer.length === 1);
+      await eventually(5000, 'service visible', async () => (await dig(s.port, `kept.${ns}.svc.cluster.local`, 'A')).answer.length === 1);
       cut = true;
       for (const c of conns) c.destroy();
       await sleep(1500);
