@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ListenAddress, isLoopback } from '../net/address.js';
-import { ListenError } from '../transport/listen.js';
+import { ListenError } from '../base/errors.js';
 
 /** What /metrics serves: the text exposition format (ops/metrics.ts makes it; prom-client stays in there). */
 export interface MetricsText {

@@ -4,7 +4,7 @@ import type { ClusterState } from '../cluster/state.js';
 import type { ApiClient } from '../kube/client.js';
 import type { ApiObject } from '../kube/convert.js';
 import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../kube/list-watch.js';
-import type { ObjectKind } from '../cluster/objects.js';
+import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
 import type { Logger } from '../base/log.js';
 import { applyObject, deleteObject, objectKey } from './apply.js';
 
@@ -15,15 +15,13 @@ const PATHS: Record<ObjectKind, string> = {
   Pod: '/api/v1/pods',
 };
 
-const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
-
 /**
  * CoreDNS's service_kind label. Only the EndpointSlice controller (which serves Services with a selector)
  * manages slices, so its managed-by label tells a headless service with a selector from one without.
  */
 function serviceKindOf(state: ClusterState, slice: ApiObject): string {
   const ns = slice.metadata?.namespace ?? '';
-  const svc = state.services.get(`${ns}/${slice.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`);
+  const svc = state.services.get(`${ns}/${slice.metadata?.labels?.[SERVICE_NAME_LABEL] ?? ''}`);
   if (svc && !svc.headless) return 'cluster_ip';
   return slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'] === 'endpointslice-controller.k8s.io' ? 'headless_with_selector' : 'headless_without_selector';
 }
@@ -75,7 +73,7 @@ export class ApiSource {
             seen.add(objectKey(o));
             safely(o, () => applyObject(state, kind, o));
             if (kind === 'EndpointSlice' && opts.onProgrammed) {
-              const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME] ?? '');
+              const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
               if (!Number.isNaN(trigger)) opts.onProgrammed(serviceKindOf(state, o), Math.max(0, Date.now() - trigger) / 1000);
             }
           },

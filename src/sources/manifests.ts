@@ -10,6 +10,7 @@ import type { ClusterState } from '../cluster/state.js';
 import type { ApiObject } from '../kube/convert.js';
 import type { ObjectKind } from '../cluster/objects.js';
 import { Latch } from '../base/latch.js';
+import { watchFolders } from '../base/watch-folders.js';
 import type { Logger } from '../base/log.js';
 import { GROUP_VERSION, convertObject, deleteObject, objectKey } from './apply.js';
 
@@ -74,8 +75,7 @@ export function loadManifests(target: string, warn: (msg: string) => void): Load
 
 export class ManifestSource {
   private current = new Map<string, ObjectKind>(); // "Kind ns/name" → kind
-  private watchers: fs.FSWatcher[] = [];
-  private reloadTimer: NodeJS.Timeout | undefined;
+  private watching: { stop(): void } | undefined;
   private readonly loaded = new Latch();
 
   constructor(
@@ -126,26 +126,17 @@ export class ManifestSource {
   }
 
   private watch(): void {
-    const schedule = (): void => {
-      clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => this.reload(), 100);
-    };
     const dirs = fs.statSync(this.target).isDirectory() ? [this.target] : [path.dirname(this.target)];
-    for (const dir of dirs) {
-      try {
-        // Watching the folder (not the file) survives editors that replace files and ConfigMap symlink swaps.
-        const w = fs.watch(dir, { recursive: true }, schedule);
-        w.on('error', (err) => this.log.warn('manifest watch error', { error: err }));
-        this.watchers.push(w);
-      } catch (err) {
-        this.log.warn('cannot watch manifests; changes need a restart', { error: err });
-      }
-    }
+    this.watching = watchFolders(dirs, () => this.reload(), {
+      debounceMs: 100,
+      recursive: true,
+      onWatchError: (_dir, err) => this.log.warn('manifest watch error', { error: err }),
+      onCannotWatch: (_dir, err) => this.log.warn('cannot watch manifests; changes need a restart', { error: err }),
+    });
   }
 
   stop(): void {
-    clearTimeout(this.reloadTimer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.watching?.stop();
+    this.watching = undefined;
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../base/log.js';
 import { envPatch } from './patch.js';
 import { BadReview, allowResponse, errorResponse, parseReview, podCreate } from './review.js';
 
-/** Plain counters, for logs today and a /metrics endpoint later. */
+/** Plain counters: logged at shutdown and served on GET /metrics (cluster_dns_webhook_admissions_total). */
 export interface WebhookCounters {
   /** Reviews received (every POST /mutate). */
   reviews: number;
