@@ -9,7 +9,7 @@ import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import { type Filter, type NameNode, answersOf } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../net/ip.js';
-import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from '../records/rr.js';
+import { addressRR, cnameRR, nsRR, ptrRR, srvRR, txtRR, zoneSoa } from '../records/rr.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';
 import { type ParsedName, parseName, podLabelToIP } from './names.js';
 
@@ -153,16 +153,7 @@ export class ClusterHandler {
   }
 
   soa(ctx: { zoneAsQueried: string }): RR {
-    const zone = ctx.zoneAsQueried;
-    return soaRR(zone, Math.min(this.opts.ttl, 300), {
-      mname: `ns.dns.${zone}`,
-      rname: `hostmaster.${zone}`,
-      serial: this.index.serial,
-      refresh: 7200,
-      retry: 1800,
-      expire: 86400,
-      minimum: this.opts.ttl,
-    });
+    return zoneSoa(ctx.zoneAsQueried, this.opts.ttl, this.index.serial);
   }
 
   /** CoreDNS `Records`: the name grammar, the namespace check, then the index. */
