@@ -36,7 +36,8 @@ export interface ForwardStats {
   allDown: number;
 }
 
-type Outcome = { entry: CacheEntry } | { failure: string; loop?: boolean };
+/** What one upstream round (every upstream tried in order) came to. */
+type Fetched = { entry: CacheEntry } | { failure: string; loop?: boolean };
 
 export interface ForwardQuestion {
   name: string;
@@ -82,7 +83,7 @@ export class UpstreamGroup {
 
 export class Forwarder {
   readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0, allDown: 0 };
-  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly inflight = new Map<string, Promise<Fetched>>();
   private active = 0;
   private readonly clock: () => number;
   readonly defaultGroup: UpstreamGroup;
@@ -176,7 +177,7 @@ export class Forwarder {
     };
   }
 
-  private async fetch(key: string, q: ForwardQuestion): Promise<Outcome> {
+  private async fetch(key: string, q: ForwardQuestion): Promise<Fetched> {
     const group = this.groupFor(q.lowerName);
     const order = group.order();
     if (order.length === 0) {
@@ -213,6 +214,11 @@ export class Forwarder {
     return { failure: errors.join('; ') || 'no upstream answered in time' };
   }
 
+  /**
+   * Caches the upstream's reply and hands it back as an entry that is already expired (`expiresAt: now`): the
+   * querier gets it at once, and the fast path does not replay an answer it has not yet seen from the cache
+   * (replayFor is 0); the next identical query finds the cached entry and may be replayed from then on.
+   */
   private store(key: string, m: DecodedMessage): CacheEntry {
     this.cache.put(key, m);
     const now = this.clock();

@@ -12,15 +12,12 @@ import { KubeconfigError } from '../base/errors.js';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
+import type { ApiClient } from './api-client.js';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { readKubeconfig } from './kubeconfig.js';
 
-export interface ApiClient {
-  server: URL;
-  /** TLS material and auth headers, fetched per request so rotated service-account tokens are picked up. */
-  requestOptions(): Promise<RequestOptions>;
-}
+export type { ApiClient } from './api-client.js';
 
 /** Where the kubelet mounts a pod's service-account token, CA and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

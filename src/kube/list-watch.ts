@@ -13,7 +13,7 @@ import { Latch } from '../base/latch.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../base/log.js';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from './api-client.js';
 import type { ApiObject } from './convert.js';
 
 export interface WatchHandlers {

@@ -4,7 +4,7 @@ import { ApiRequestError } from '../base/errors.js';
 export { ApiRequestError };
 import http from 'node:http';
 import https from 'node:https';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from './api-client.js';
 
 
 export async function apiRequest(client: ApiClient, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {

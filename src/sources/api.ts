@@ -1,7 +1,7 @@
 // The live source: list/watch of Services, EndpointSlices, Namespaces (and Pods for `--pods verified`)
 // from the API server, each converted by the same code as the manifests source.
 import type { ClusterState } from '../cluster/state.js';
-import type { ApiClient } from '../kube/client.js';
+import type { ApiClient } from '../kube/api-client.js';
 import type { ApiObject } from '../kube/convert.js';
 import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../kube/list-watch.js';
 import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
