@@ -1,14 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --expose-gc
 // Command-line entry: `cluster-dns serve | zone | webhook | env | certs | help | version`.
-import fs from 'node:fs';
 // Each command's modules are imported when it runs: `serve` starts sooner without the webhook, certificate and
 // Corefile code, and those commands without the DNS server.
-import { type Command, ConfigError, helpText, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { ManifestError } from './sources/manifests.js';
-import { ListenError } from './transport/listen.js';
+import { VERSION } from './base/version.js';
+import { exitReport } from './base/errors.js';
+import { type Command, helpText, loadConfig } from './config/config.js';
+import { createLogger } from './base/log.js';
 
-const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const USAGE = `cluster-dns ${VERSION}: Kubernetes cluster DNS (a CoreDNS replacement)
 
@@ -26,22 +24,26 @@ Usage:
 
 Run 'cluster-dns <command> --help' for the flags of a command.`;
 
-async function zone(argv: string[]): Promise<void> {
-  const [{ ZoneIndex }, { startSource, waitForSync }, { zoneFile }] = await Promise.all([
-    import('./records/zone-index.js'),
-    import('./sources/index.js'),
-    import('./zone-file.js'),
-  ]);
-  const config = loadConfig('zone', argv);
-  const log = createLogger(config.logLevel);
-  const { state, source } = await startSource(config, log, { watch: false });
-  const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
-  if (!(await waitForSync(source, 60_000))) throw new Error('the source did not sync within 60 s');
-  source.stop();
-  const origin = (config.origin ?? config.zones[0]!).toLowerCase().replace(/\.$/, '');
-  if (![...config.zones, 'in-addr.arpa', 'ip6.arpa'].includes(origin)) throw new ConfigError(`--origin ${origin} is not a served zone`);
-  process.stdout.write(zoneFile(index, { zones: config.zones, origin, ttl: config.ttl }));
-}
+/** Every command, loaded when it runs. Each returns its exit code (`serve` keeps the process alive). */
+const RUN: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: async (argv) => (await import('./commands/serve.js')).serve(argv),
+  zone: async (argv) => (await import('./commands/zone.js')).zoneCommand(argv),
+  'import-corefile': async (argv) => (await import('./commands/import-corefile.js')).importCorefileCommand(argv),
+  webhook: async (argv) => {
+    const config = loadConfig('webhook', argv);
+    await (await import('./commands/webhook.js')).runWebhook(config, createLogger(config.logLevel));
+    return 0;
+  },
+  env: async (argv) => {
+    const config = loadConfig('env', argv);
+    await (await import('./commands/env.js')).envCommand(config, createLogger(config.logLevel));
+    return 0;
+  },
+  certs: async (argv) => {
+    await (await import('./commands/certs.js')).certsCommand(loadConfig('certs', argv));
+    return 0;
+  },
+};
 
 const COMMANDS: readonly Command[] = ['serve', 'zone', 'webhook', 'env', 'certs'];
 const isCommand = (word: string | undefined): word is Command => COMMANDS.includes(word as Command);
@@ -62,26 +64,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Usage: cluster-dns ${command} [flags]\n\n${helpText(command)}`);
     return 0;
   }
-  if (command === 'import-corefile') return (await import('./corefile/command.js')).importCorefileCommand(rest);
-  if (command === 'serve') return (await import('./run.js')).serve(rest);
-  if (command === 'webhook') {
-    const config = loadConfig('webhook', rest);
-    await (await import('./webhook/run.js')).runWebhook(config, createLogger(config.logLevel));
-    return 0;
-  }
-  if (command === 'env') {
-    const config = loadConfig('env', rest);
-    await (await import('./env/command.js')).envCommand(config, createLogger(config.logLevel));
-    return 0;
-  }
-  if (command === 'certs') {
-    await (await import('./certs/command.js')).certsCommand(loadConfig('certs', rest));
-    return 0;
-  }
-  if (command === 'zone') {
-    await zone(rest);
-    return 0;
-  }
+  const run = Object.hasOwn(RUN, command) ? RUN[command] : undefined;
+  if (run) return run(rest);
   console.error(`cluster-dns: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   return 2;
 }
@@ -91,9 +75,9 @@ main(process.argv.slice(2)).then(
     if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
   },
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof ManifestError;
-    const brief = known || err instanceof ListenError;
-    console.error(`cluster-dns: ${brief ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
-    process.exitCode = known ? 2 : 1;
+    // The exit status and whether a stack is printed follow the error's code (base/errors.ts).
+    const { text, exit } = exitReport(err);
+    console.error(`cluster-dns: ${text}`);
+    process.exitCode = exit;
   },
 );

@@ -4,7 +4,7 @@
 // `https://127.0.0.1:8443/mutate` needs an IP entry, a Service `x.ns.svc` a DNS entry.
 import { type KeyObject, X509Certificate, createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';
-import { parseIP } from '../records/ip.js';
+import { parseIP } from '../net/ip.js';
 import * as der from './der.js';
 
 const OID = {

@@ -1,6 +1,6 @@
 // The cluster as DNS sees it: minimal objects by key, kept current by a source (API watches or manifest
 // files). Listeners hear which Service's records must be rebuilt, so one object touches one Service.
-import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, serviceKey } from '../kube/objects.js';
+import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, serviceKey } from './objects.js';
 
 export interface StateListener {
   /** The records of this service key (namespace/name) may have changed. */

@@ -4,7 +4,8 @@
 // Snippets, `(name) { ... }`, are expanded where `import name` uses them; importing files is not supported.
 // A file whose only server block has no braces (`.:53` on the first line, directives below) is accepted too.
 
-export class CorefileError extends Error {}
+import { CorefileError } from '../base/errors.js';
+export { CorefileError };
 
 export interface Directive {
   name: string;

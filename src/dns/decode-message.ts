@@ -1,10 +1,12 @@
 // Full message decoder for replies from upstream servers: every record of every section, with the names inside
 // RDATA decompressed for the types that may carry compressed names (RFC 3597 §4), so records can be cached and
 // re-encoded into another message. Other types keep their RDATA as opaque bytes.
+import { MessageError } from '../base/errors.js';
+export { MessageError };
 import { Flag, HEADER_SIZE, RRType } from './constants.js';
 import { readName } from './decode.js';
 import type { RR } from './message.js';
-import { formatIPv6 } from '../records/ip.js';
+import { formatIPv6 } from '../net/ip.js';
 
 export interface DecodedMessage {
   id: number;
@@ -19,7 +21,6 @@ export interface DecodedMessage {
   opt: { udpSize: number; dnssecOk: boolean } | undefined;
 }
 
-export class MessageError extends Error {}
 
 function u16(buf: Uint8Array, p: number): number {
   return (buf[p]! << 8) | buf[p + 1]!;
@@ -91,6 +92,14 @@ function record(buf: Uint8Array, p: number): { rr: RR | undefined; opt?: { udpSi
       return { rr: raw(), end };
   }
 }
+
+/** The ID of a message long enough to have a header, read before decoding it (to find who is waiting for it). */
+export function messageId(buf: Uint8Array): number | undefined {
+  return buf.length < HEADER_SIZE ? undefined : (buf[0]! << 8) | buf[1]!;
+}
+
+/** A reply, as opposed to a query (the QR bit). */
+export const isResponse = (m: DecodedMessage): boolean => (m.flags & Flag.QR) !== 0;
 
 export function decodeMessage(buf: Uint8Array): DecodedMessage {
   if (buf.length < HEADER_SIZE) throw new MessageError('shorter than a header');

@@ -1,7 +1,7 @@
 // Reply encoder: copies the query's header+question verbatim (so the client's spelling of the name is kept),
 // compresses names against everything written before (answers owned by the question name become a 2-byte
 // pointer), and truncates at record boundaries with TC set, always keeping the OPT record
-// (RFC 6891 §7; dns2 drops it, see README).
+// (RFC 6891 §7; dns2 drops it, see ARCHITECTURE.md, Libraries).
 import { Flag, HEADER_SIZE, OPTION_EDE, RRType } from './constants.js';
 import type { Query, Reply, RR } from './message.js';
 

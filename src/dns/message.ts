@@ -81,11 +81,14 @@ export interface Reply {
   authority: RR[];
   additional: RR[];
   ede?: ExtendedError;
-  /** Which part answered (CoreDNS's `plugin` metric label): kubernetes, forward, cache, loop. */
-  plugin?: string;
+  /** Which part answered; observers turn it into CoreDNS's `plugin` label. */
+  source?: ReplySource;
   /**
-   * Set on a fresh forwarded answer: the fast path may replay its bytes for `maxAge` seconds, counting its
-   * TTLs down, and calls `onReplay` for each replay (cache statistics).
+   * Set on a fresh forwarded answer: the whole seconds the fast path (dns/replay.ts) may replay its bytes,
+   * counting its TTLs down. Cluster answers need no lifetime: they are replayed until the index changes.
    */
-  replay?: { maxAge: number; onReplay: () => void };
+  replayFor?: number;
 }
+
+/** The part of the server that produced a reply: the cluster zones, an upstream, the forward cache, the loop detector. */
+export type ReplySource = 'cluster' | 'forward' | 'cache' | 'loop';

@@ -1,9 +1,8 @@
 // Which variables a new pod's containers get: the kubelet's service variables (service-env.ts) minus what each
 // container declares itself, after the opt-outs and the size cap. Pure; shared by the webhook (which turns the
 // plan into a JSONPatch) and `cluster-dns env` (which prints it).
-import type { Config } from '../config.js';
-import { INJECT_ENV_LABEL } from '../kube/convert.js';
-import type { NamespaceInfo, ServiceInfo } from '../kube/objects.js';
+import type { Config } from '../config/config.js';
+import { INJECT_ENV_LABEL, type NamespaceInfo, type ServiceInfo } from '../cluster/objects.js';
 import { type EnvVar, envBytes, serviceEnv } from './service-env.js';
 
 /** Label on a namespace or annotation on a pod; this value turns injection off. */

@@ -1,9 +1,9 @@
 // The kubelet's service environment variables (KUBIA_SERVICE_HOST, KUBIA_PORT_80_TCP_ADDR, ...), as a pure
 // function of the cluster's Services. Rules of Kubernetes v1.35.4: pkg/kubelet/kubelet_pods.go
 // getServiceEnvVarMap (which services) and pkg/kubelet/envvars/envvars.go FromServices (names and values);
-// the shared spec digest §7 has them with their sources. test/integration/kubelet-envvars.test.ts compares this
+// docs/webhook.md (What a pod gets) has them with their sources. test/integration/kubelet-envvars.test.ts compares this
 // module with the kubelet's own code over randomised service sets.
-import type { ServiceInfo } from '../kube/objects.js';
+import type { ServiceInfo } from '../cluster/objects.js';
 
 export interface EnvVar {
   name: string;

@@ -112,6 +112,11 @@ export class ResponseCache {
     return undefined;
   }
 
+  /** The fast path replayed an answer from this cache (dns/replay.ts): a hit like any other. */
+  countReplay(rcode: number, answers: number): void {
+    this.stats.hits[rcode === Rcode.NOERROR && answers > 0 ? 'success' : 'denial']++;
+  }
+
   /** Stores a reply if the rules allow; returns the lifetime chosen in seconds, or undefined when not cached. */
   put(key: string, m: DecodedMessage): number | undefined {
     if (m.flags & Flag.TC) return undefined;

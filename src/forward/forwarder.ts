@@ -1,18 +1,20 @@
 // Forwarding for names outside the cluster zones (CoreDNS `forward` + `cache`): the cache first, then one
 // upstream query per distinct question in flight (identical misses wait for it), upstreams tried in policy
 // order with a per-try timeout, failing over at once on port-unreachable, and a cap on queries in flight.
-import { EdeCode, Flag, RCODE_NAMES, Rcode } from '../dns/constants.js';
-import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
+import { systemClock } from '../base/clock.js';
+import type { Config } from '../config/options.js';
+import { EdeCode, Flag, Rcode } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
-import type { Query, Reply, RR } from '../dns/message.js';
-import type { Logger } from '../log.js';
+import type { Query, Reply, ReplySource, RR } from '../dns/message.js';
+import type { Logger } from '../base/log.js';
 import { type Handler, emptyReply } from '../resolve/handler.js';
 import { type CacheEntry, ResponseCache, cacheKey } from './cache.js';
 import type { LoopDetector } from './loop.js';
 import { Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
-import type { StubDomain, UpstreamAddress } from './upstreams.js';
+import type { StubDomain, UpstreamAddress } from '../net/address.js';
 
-export type Policy = 'random' | 'round_robin' | 'sequential';
+/** --policy, as the options table spells it. */
+export type Policy = Config['policy'];
 
 export interface ForwarderOptions extends UpstreamOptions {
   policy: Policy;
@@ -21,6 +23,8 @@ export interface ForwarderOptions extends UpstreamOptions {
   /** Whole-query budget across tries. */
   queryTimeoutMs: number;
   maxConcurrent: number;
+  /** Told of every upstream reply (coredns_proxy_request_duration_seconds); observation stays outside. */
+  onExchange?: (upstream: string, rcode: number, seconds: number) => void;
 }
 
 export interface ForwardStats {
@@ -32,7 +36,8 @@ export interface ForwardStats {
   allDown: number;
 }
 
-type Outcome = { entry: CacheEntry } | { failure: string; loop?: boolean };
+/** What one upstream round (every upstream tried in order) came to. */
+type Fetched = { entry: CacheEntry } | { failure: string; loop?: boolean };
 
 export interface ForwardQuestion {
   name: string;
@@ -78,10 +83,9 @@ export class UpstreamGroup {
 
 export class Forwarder {
   readonly stats: ForwardStats = { forwarded: 0, maxConcurrentRejects: 0, servfails: 0, coalesced: 0, allDown: 0 };
-  /** coredns_proxy_request_duration_seconds, per upstream and rcode. */
-  readonly proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
-  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly inflight = new Map<string, Promise<Fetched>>();
   private active = 0;
+  private readonly clock: () => number;
   readonly defaultGroup: UpstreamGroup;
   private readonly stubs: Array<{ domain: string; group: UpstreamGroup }>;
 
@@ -92,8 +96,9 @@ export class Forwarder {
     readonly cache: ResponseCache,
     private readonly log: Logger,
     private readonly loop?: LoopDetector,
-    private readonly clock: () => number = Date.now,
   ) {
+    const clock = opts.clock ?? systemClock;
+    this.clock = () => clock.now();
     this.defaultGroup = new UpstreamGroup(upstreams, opts);
     // Longest domain first, so `a.example.corp` beats `example.corp`.
     this.stubs = stubDomains.map((s) => ({ domain: s.domain, group: new UpstreamGroup(s.upstreams, opts) })).sort((a, b) => b.domain.length - a.domain.length);
@@ -136,7 +141,7 @@ export class Forwarder {
     else {
       if (this.active >= this.opts.maxConcurrent) {
         this.stats.maxConcurrentRejects++;
-        return { ...emptyReply(Rcode.REFUSED), plugin: 'forward' };
+        return { ...emptyReply(Rcode.REFUSED), source: 'forward' };
       }
       pending = this.fetch(key, q);
       this.inflight.set(key, pending);
@@ -151,32 +156,30 @@ export class Forwarder {
     this.cache.put(key, { id: 0, flags: Flag.QR | Flag.RA, rcode: Rcode.SERVFAIL, question: undefined, answer: [], authority: [], additional: [], opt: undefined });
     const reply = emptyReply(Rcode.SERVFAIL);
     reply.recursionAvailable = true;
-    reply.plugin = 'forward';
+    reply.source = 'forward';
     if (outcome.loop) reply.ede = { code: EdeCode.OTHER, text: outcome.failure };
     return reply;
   }
 
-  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, plugin = 'forward'): Reply {
+  private replyFrom(e: CacheEntry, q: ForwardQuestion, staleTtl?: number, source: ReplySource = 'forward'): Reply {
     const now = this.clock();
     const view = ResponseCache.view(e, now, q, staleTtl);
     // Whole seconds the entry stays fresh: the fast path may replay these bytes that long (never stale ones).
     const maxAge = staleTtl === undefined && e.kind !== 'servfail' ? Math.floor((e.expiresAt - now) / 1000) : 0;
-    const stats = this.cache.stats.hits;
-    const kind = e.kind;
     return {
-      plugin,
-      ...(maxAge > 0 ? { replay: { maxAge, onReplay: () => stats[kind]++ } } : {}),
+      source,
+      ...(maxAge > 0 ? { replayFor: maxAge } : {}),
       rcode: e.rcode,
       // As CoreDNS: a relayed answer keeps the upstream's AA bit; one served from the cache always has it set
       // (its cache sets AA on every hit, because some stub resolvers drop non-authoritative answers).
-      authoritative: plugin === 'cache' || (e.flags & Flag.AA) !== 0,
+      authoritative: source === 'cache' || (e.flags & Flag.AA) !== 0,
       recursionAvailable: (e.flags & Flag.RA) !== 0,
       authenticData: (e.flags & Flag.AD) !== 0 && q.dnssecOk,
       ...view,
     };
   }
 
-  private async fetch(key: string, q: ForwardQuestion): Promise<Outcome> {
+  private async fetch(key: string, q: ForwardQuestion): Promise<Fetched> {
     const group = this.groupFor(q.lowerName);
     const order = group.order();
     if (order.length === 0) {
@@ -199,7 +202,7 @@ export class Forwarder {
             { name: q.name, type: q.type, qclass: q.qclass, recursionDesired: q.recursionDesired, checkingDisabled: q.checkingDisabled, dnssecOk: q.dnssecOk },
             Math.min(this.opts.tryTimeoutMs, left),
           );
-          this.proxyDuration.observe(['forward', upstream.name, RCODE_NAMES[m.rcode] ?? String(m.rcode)], Number(process.hrtime.bigint() - started) / 1e9);
+          this.opts.onExchange?.(upstream.name, m.rcode, Number(process.hrtime.bigint() - started) / 1e9);
           return { entry: this.store(key, m) };
         } catch (err) {
           errors.push((err as Error).message);
@@ -213,6 +216,11 @@ export class Forwarder {
     return { failure: errors.join('; ') || 'no upstream answered in time' };
   }
 
+  /**
+   * Caches the upstream's reply and hands it back as an entry that is already expired (`expiresAt: now`): the
+   * querier gets it at once, and the fast path does not replay an answer it has not yet seen from the cache
+   * (replayFor is 0); the next identical query finds the cached entry and may be replayed from then on.
+   */
   private store(key: string, m: DecodedMessage): CacheEntry {
     this.cache.put(key, m);
     const now = this.clock();

@@ -5,7 +5,8 @@
 // get a fast SERVFAIL explaining the fix, and the cluster zone keeps being served.
 import { randomInt } from 'node:crypto';
 import { Rcode, RRType } from '../dns/constants.js';
-import type { Logger } from '../log.js';
+import { type Clock, systemClock } from '../base/clock.js';
+import type { Logger } from '../base/log.js';
 import { type Handler, PASS, emptyReply } from '../resolve/handler.js';
 import type { Upstream } from './upstream.js';
 
@@ -16,7 +17,10 @@ export class LoopDetector {
   private readonly lastProbe = new Map<Upstream, number>();
   readonly detected: string[] = [];
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** First handler of the chain: answers our own probes (and records the loop), passes everything else. */
   readonly handle: Handler = (query) => {
@@ -31,22 +35,22 @@ export class LoopDetector {
         fix: 'run cluster-dns with dnsPolicy: Default, or point the kubelet resolvConf at a file without loopback resolvers',
       });
     }
-    return { ...emptyReply(Rcode.SERVFAIL), plugin: 'loop' };
+    return { ...emptyReply(Rcode.SERVFAIL), source: 'loop' };
   };
 
   probe(upstream: Upstream): void {
-    this.lastProbe.set(upstream, Date.now());
+    this.lastProbe.set(upstream, this.clock.now());
     const name = `${randomInt(1e9, 9e9)}.${randomInt(1e9, 9e9)}`;
     this.probes.set(name, upstream);
     upstream
       .exchange({ name, type: RRType.HINFO, qclass: 1, recursionDesired: true, checkingDisabled: false, dnssecOk: false }, 2000)
       .catch(() => undefined) // an unreachable upstream is not a loop, and must never block start-up
-      .finally(() => setTimeout(() => this.probes.delete(name), 5000).unref());
+      .finally(() => this.clock.after(5000, () => this.probes.delete(name), { unref: true }));
   }
 
   /** An upstream timed out: probe it again, at most every 30 s. */
   suspect(upstream: Upstream): void {
-    if (upstream.looping || Date.now() - (this.lastProbe.get(upstream) ?? 0) < REPROBE_MS) return;
+    if (upstream.looping || this.clock.now() - (this.lastProbe.get(upstream) ?? 0) < REPROBE_MS) return;
     this.probe(upstream);
   }
 

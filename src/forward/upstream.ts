@@ -2,22 +2,18 @@
 // once instead of after the timeout), each reply matched on ID *and* question (anything else is ignored and
 // counted as a possible spoof), a retry over TCP when the reply is truncated, and health state: after
 // `maxFails` consecutive failures the upstream is down until a health-check query gets any answer.
+import { UpstreamError } from '../base/errors.js';
+export { UpstreamError };
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { type Cancel, type Clock, systemClock } from '../base/clock.js';
 import { RRType } from '../dns/constants.js';
-import { type DecodedMessage, decodeMessage, isTruncated } from '../dns/decode-message.js';
+import { type DecodedMessage, decodeMessage, isResponse, isTruncated, messageId } from '../dns/decode-message.js';
+import { FrameSplitter, frame } from '../dns/framing.js';
 import { type UpstreamQuery, encodeQuery } from '../dns/encode-query.js';
-import { type UpstreamAddress, addressText } from './upstreams.js';
+import { type UpstreamAddress, addressText } from '../net/address.js';
 
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: 'timeout' | 'unreachable' | 'network' | 'malformed',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface UpstreamStats {
   queries: number;
@@ -64,8 +60,8 @@ class UdpChannel {
   }
 
   private receive(msg: Buffer): void {
-    if (msg.length < 12) return this.onMismatch();
-    const p = this.pending.get(msg.readUInt16BE(0));
+    const id = messageId(msg);
+    const p = id === undefined ? undefined : this.pending.get(id);
     if (!p) return this.onMismatch();
     let decoded: DecodedMessage;
     try {
@@ -75,7 +71,7 @@ class UdpChannel {
       return;
     }
     const q = decoded.question;
-    if (!q || q.type !== p.query.type || q.qclass !== p.query.qclass || q.name.toLowerCase() !== p.query.name.toLowerCase() || (decoded.flags & 0x8000) === 0) {
+    if (!q || q.type !== p.query.type || q.qclass !== p.query.qclass || q.name.toLowerCase() !== p.query.name.toLowerCase() || !isResponse(decoded)) {
       return this.onMismatch(); // a reply to something else: keep waiting for the real one
     }
     this.finish(p).resolve(decoded);
@@ -127,24 +123,21 @@ class UdpChannel {
 function exchangeTcp(addr: UpstreamAddress, query: UpstreamQuery, timeoutMs: number): Promise<DecodedMessage> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: addr.host, port: addr.port });
-    let buf = Buffer.alloc(0);
+    const frames = new FrameSplitter();
     const fail = (e: UpstreamError): void => {
       socket.destroy();
       reject(e);
     };
     socket.setTimeout(timeoutMs, () => fail(new UpstreamError('timeout', `${addressText(addr)} (tcp): no reply within ${timeoutMs} ms`)));
     socket.on('connect', () => {
-      const body = encodeQuery(query);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(body.length);
-      socket.write(Buffer.concat([len, body]));
+      socket.write(frame(encodeQuery(query)));
     });
     socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      const [reply] = frames.push(d);
+      if (!reply) return;
       socket.end();
       try {
-        const m = decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        const m = decodeMessage(reply);
         if (m.id !== query.id || m.question?.name.toLowerCase() !== query.name.toLowerCase() || m.question.type !== query.type) {
           fail(new UpstreamError('malformed', `${addressText(addr)} (tcp): reply does not match the query`));
         } else resolve(m);
@@ -162,6 +155,8 @@ function exchangeTcp(addr: UpstreamAddress, query: UpstreamQuery, timeoutMs: num
 export interface UpstreamOptions {
   maxFails: number;
   healthCheckMs: number;
+  /** When health checks run (tests pass a fake one); per-try timeouts stay on real time. */
+  clock?: Clock;
 }
 
 export class Upstream {
@@ -170,7 +165,8 @@ export class Upstream {
   private readonly channels: UdpChannel[];
   private next = 0;
   private consecutiveFails = 0;
-  private healthTimer: NodeJS.Timeout | undefined;
+  /** Set while the upstream is down: stops its health checks. */
+  private stopHealthChecks: Cancel | undefined;
   /** Set by the loop detector: this upstream sends our queries back to us. */
   looping = false;
 
@@ -183,7 +179,7 @@ export class Upstream {
   }
 
   get down(): boolean {
-    return this.healthTimer !== undefined;
+    return this.stopHealthChecks !== undefined;
   }
 
   get usable(): boolean {
@@ -210,26 +206,31 @@ export class Upstream {
   }
 
   private markDown(): void {
-    if (this.healthTimer) return;
-    // Any reply to a probe — even REFUSED — means the server is there again (CoreDNS forward's rule).
-    this.healthTimer = setInterval(() => {
+    if (this.stopHealthChecks) return;
+    const clock = this.opts.clock ?? systemClock;
+    let cancel: Cancel = () => undefined;
+    // Every healthCheckMs, whether or not the last check has answered yet. Any reply to a probe — even
+    // REFUSED — means the server is there again (CoreDNS forward's rule).
+    const check = (): void => {
+      cancel = clock.after(this.opts.healthCheckMs, check, { unref: true });
       this.channels[0]!
         .send({ name: '', type: RRType.NS, qclass: 1, recursionDesired: false, checkingDisabled: false, dnssecOk: false }, Math.max(100, this.opts.healthCheckMs))
         .then(() => this.markUp())
         .catch(() => this.stats.healthCheckFailures++);
-    }, this.opts.healthCheckMs);
-    this.healthTimer.unref();
+    };
+    cancel = clock.after(this.opts.healthCheckMs, check, { unref: true });
+    this.stopHealthChecks = () => cancel();
   }
 
   private markUp(): void {
-    clearInterval(this.healthTimer);
-    this.healthTimer = undefined;
+    this.stopHealthChecks?.();
+    this.stopHealthChecks = undefined;
     this.consecutiveFails = 0;
   }
 
   close(): void {
-    clearInterval(this.healthTimer);
-    this.healthTimer = undefined;
+    this.stopHealthChecks?.();
+    this.stopHealthChecks = undefined;
     for (const c of this.channels) c.destroy();
   }
 }

@@ -8,18 +8,16 @@
 // every request (a list or a watch, a few a minute), so a token the kubelet rotates is used from the next request
 // on; client-node's token-file auth keeps a token for 60 s. It also keeps the library (about 70 MB of RSS and most
 // of a second to load) out of the pod.
+import { KubeconfigError } from '../base/errors.js';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
+import type { ApiClient } from './api-client.js';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { readKubeconfig } from './kubeconfig.js';
 
-export interface ApiClient {
-  server: URL;
-  /** TLS material and auth headers, fetched per request so rotated service-account tokens are picked up. */
-  requestOptions(): Promise<RequestOptions>;
-}
+export type { ApiClient } from './api-client.js';
 
 /** Where the kubelet mounts a pod's service-account token, CA and namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -46,7 +44,7 @@ export async function loadApiClient(kubeconfigPath: string | undefined, opts: Ap
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`no current cluster in the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ''}`);
+  if (!cluster) throw new KubeconfigError(`no current cluster in the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ''}`);
   return {
     server: new URL(cluster.server),
     requestOptions: async () => {
@@ -71,7 +69,7 @@ function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
 export function inClusterClient(dir: string, env: NodeJS.ProcessEnv = process.env): ApiClient {
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
-  if (!host || !port) throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT');
+  if (!host || !port) throw new KubeconfigError('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT');
   const server = new URL(`https://${isIPv6(host) ? `[${host}]` : host}:${port}`);
   const caFile = path.join(dir, 'ca.crt');
   const tokenFile = path.join(dir, 'token');
@@ -79,7 +77,7 @@ export function inClusterClient(dir: string, env: NodeJS.ProcessEnv = process.en
     try {
       fs.accessSync(file, fs.constants.R_OK);
     } catch (err) {
-      throw new Error(`in-cluster configuration: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new KubeconfigError(`in-cluster configuration: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   return {
@@ -87,7 +85,7 @@ export function inClusterClient(dir: string, env: NodeJS.ProcessEnv = process.en
     requestOptions: async () => {
       const [ca, token] = await Promise.all([readFile(caFile), readFile(tokenFile, 'utf8')]);
       const bearer = token.trim();
-      if (bearer === '') throw new Error(`in-cluster configuration: ${tokenFile} is empty`);
+      if (bearer === '') throw new KubeconfigError(`in-cluster configuration: ${tokenFile} is empty`);
       return { ca, headers: { authorization: `Bearer ${bearer}` } };
     },
   };

@@ -1,9 +1,13 @@
 // API object (plain JSON, from the API server or a manifest file) → minimal object. Pure functions; they
 // throw ConversionError with the field at fault, so a bad manifest names what is wrong.
-import { parseIP } from '../records/ip.js';
-import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from './objects.js';
+import { ConversionError } from '../base/errors.js';
+export { ConversionError };
+import { parseIP } from '../net/ip.js';
+import { INJECT_ENV_LABEL, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
+import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from '../cluster/objects.js';
 
-export class ConversionError extends Error {}
+export { INJECT_ENV_LABEL, SERVICE_NAME_LABEL };
+
 
 type Json = Record<string, unknown>;
 
@@ -71,8 +75,6 @@ export function toService(o: ApiObject): ServiceInfo {
   return { namespace, name, kind: type, clusterIPs, headless, rawClusterIP: primary ?? '', externalName, ports: ports.length ? ports : NO_PORTS };
 }
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 export function toEndpointSlice(o: ApiObject): EndpointSliceInfo {
   const { name, namespace } = requireName(o, true);
@@ -110,7 +112,6 @@ export function toEndpointSlice(o: ApiObject): EndpointSliceInfo {
   };
 }
 
-export const INJECT_ENV_LABEL = 'cluster-dns.io/inject-env';
 
 export function toNamespace(o: ApiObject): NamespaceInfo {
   return { name: requireName(o, false).name, injectEnv: o.metadata?.labels?.[INJECT_ENV_LABEL] };

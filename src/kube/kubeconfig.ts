@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from './api-client.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});

@@ -1,5 +1,5 @@
 // A list/watch loop for one resource that never silently dies (client-node's informer stops on any non-410
-// error and can back off 30 s on a quiet cluster; see the shared dependency notes). Rules:
+// error and can back off 30 s on a quiet cluster; see ARCHITECTURE.md, Libraries). Rules:
 //  - list (paginated), hand the full set over, then watch from the list's resourceVersion with bookmarks;
 //  - a watch that ends cleanly (server timeout) is re-opened at once from the last resourceVersion;
 //  - 410 Gone (as a status or an ERROR event) means our resourceVersion is too old: relist, which removes
@@ -8,10 +8,12 @@
 //  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
 //    and restarted.
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
+import { type Clock, systemClock } from '../base/clock.js';
+import { Latch } from '../base/latch.js';
 import http from 'node:http';
 import https from 'node:https';
-import type { Logger } from '../log.js';
-import type { ApiClient } from './client.js';
+import type { Logger } from '../base/log.js';
+import type { ApiClient } from './api-client.js';
 import type { ApiObject } from './convert.js';
 
 export interface WatchHandlers {
@@ -34,6 +36,8 @@ export interface ListWatchOptions {
   stallMarginMs: number;
   pageSize: number;
   fieldSelector?: string;
+  /** Backoff and event times (tests pass a fake one). */
+  clock?: Clock;
 }
 
 export const DEFAULT_LIST_WATCH: ListWatchOptions = {
@@ -69,6 +73,7 @@ export class ListWatch {
   private stopped = false;
   private current: http.ClientRequest | undefined;
   private wake: (() => void) | undefined;
+  private readonly synced = new Latch();
   readonly status: ListWatchStatus = { synced: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
   private readonly agent: https.Agent | http.Agent;
 
@@ -85,6 +90,11 @@ export class ListWatch {
 
   start(): void {
     void this.run();
+  }
+
+  /** Resolves once the first full list has been applied. */
+  whenSynced(): Promise<void> {
+    return this.synced.promise;
   }
 
   stop(): void {
@@ -118,11 +128,15 @@ export class ListWatch {
     }
   }
 
+  private get clock(): Clock {
+    return this.opts.clock ?? systemClock;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const cancel = this.clock.after(ms, resolve);
       this.wake = () => {
-        clearTimeout(t);
+        cancel();
         resolve();
       };
     });
@@ -181,9 +195,10 @@ export class ListWatch {
     } while (cont);
     this.resourceVersion = rv;
     this.status.relists++;
-    this.status.lastEventAt = Date.now();
+    this.status.lastEventAt = this.clock.now();
     if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
     this.status.synced = true;
+    this.synced.open();
   }
 
   /** Resolves when the server ends the watch; rejects on failure, with Gone for 410. */
@@ -230,7 +245,7 @@ export class ListWatch {
     if (ev.type === 'ERROR') return fail(o.code === 410 ? new Gone() : new Error(`watch ERROR event: ${o.code} ${o.message ?? ''}`));
     const rv = o.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
-    this.status.lastEventAt = Date.now();
+    this.status.lastEventAt = this.clock.now();
     try {
       if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.handlers.upsert(o);
       else if (ev.type === 'DELETED') this.handlers.remove(o);

@@ -1,17 +1,11 @@
 // One JSON request to the API server (the watches have their own loop in list-watch.ts). Used by commands run
 // from a user's machine, e.g. `cluster-dns certs --patch-webhook`; the servers themselves never write.
+import { ApiRequestError } from '../base/errors.js';
+export { ApiRequestError };
 import http from 'node:http';
 import https from 'node:https';
-import type { ApiClient } from './client.js';
+import type { ApiClient } from './api-client.js';
 
-export class ApiRequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function apiRequest(client: ApiClient, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
   const opts = await client.requestOptions();

@@ -3,9 +3,14 @@
 // debug view. Endpoints that share an address share one server.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
-import type { ListenAddress } from '../config.js';
-import { ListenError } from '../transport/listen.js';
+import { type ListenAddress, isLoopback } from '../net/address.js';
+import { ListenError } from '../base/errors.js';
+
+/** What /metrics serves: the text exposition format (ops/metrics.ts makes it; prom-client stays in there). */
+export interface MetricsText {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -22,7 +27,7 @@ export interface OpsEndpoints {
 export interface OpsHandlers {
   readiness(): Readiness;
   /** Made on the first scrape: prom-client is not loaded before anyone asks for metrics. */
-  registry(): Promise<Registry>;
+  registry(): Promise<MetricsText>;
   /** The /records debug view, or undefined when it is off. */
   records?: (name: string) => unknown;
 }
@@ -33,8 +38,6 @@ export interface OpsServer {
 }
 
 type Route = (req: http.IncomingMessage, url: URL, res: http.ServerResponse) => void | Promise<void>;
-
-const isLoopback = (a: string | undefined): boolean => !!a && (a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.'));
 
 export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): Promise<OpsServer> {
   const groups = new Map<string, { addr: ListenAddress; routes: Map<string, Route>; names: Array<keyof OpsEndpoints> }>();
@@ -77,32 +80,7 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
   const addresses: OpsServer['addresses'] = { health: undefined, ready: undefined, metrics: undefined };
   try {
     for (const g of groups.values()) {
-      const server = http.createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://x');
-        const route = req.method === 'GET' || req.method === 'HEAD' ? g.routes.get(url.pathname) : undefined;
-        if (!route) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-        Promise.resolve(route(req, url, res)).catch((err: unknown) => {
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(String((err as Error).message));
-        });
-      });
-      server.keepAliveTimeout = 5000;
-      const listen = (host: string) =>
-        new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host, port: g.addr.port, ipv6Only: false }, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-      if (g.addr.host !== '') await listen(g.addr.host);
-      else {
-        // Every address: one dual-stack socket, or IPv4 alone where the kernel has no IPv6 (as the DNS listener).
-        await listen('::').catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return listen('0.0.0.0');
-          throw err;
-        });
-      }
+      const server = await listenGroup(g);
       servers.push(server);
       const a = server.address() as AddressInfo;
       for (const n of g.names) addresses[n] = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
@@ -125,4 +103,35 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
         ),
       ).then(() => undefined),
   };
+}
+
+/** One HTTP server for the routes that share an address. */
+async function listenGroup(g: { addr: ListenAddress; routes: Map<string, Route> }): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const route = req.method === 'GET' || req.method === 'HEAD' ? g.routes.get(url.pathname) : undefined;
+    if (!route) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    Promise.resolve(route(req, url, res)).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String((err as Error).message));
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  const listen = (host: string) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: g.addr.port, ipv6Only: false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  if (g.addr.host !== '') await listen(g.addr.host);
+  else {
+    // Every address: one dual-stack socket, or IPv4 alone where the kernel has no IPv6 (as the DNS listener).
+    await listen('::').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return listen('0.0.0.0');
+      throw err;
+    });
+  }
+  return server;
 }

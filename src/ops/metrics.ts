@@ -25,6 +25,7 @@ export interface MetricSources {
     index: ZoneIndex;
     state: ClusterState;
     forwarder: Forwarder | undefined;
+    proxyDuration: PlainHistogram | undefined;
     watches: Array<{ kind: string; status: ListWatchStatus }>;
     synced: boolean;
     zones: string[];
@@ -83,14 +84,13 @@ export function createWebhookRegistry(counters: () => Record<string, number>): R
   return registry;
 }
 
-export function createRegistry(src: MetricSources): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+type Metric = ReturnType<typeof custom>;
+
+/** CoreDNS's server-wide series: queries, responses, sizes, durations, panics, build info, plugins, reloads. */
+function serverMetrics(src: MetricSources): Metric[] {
   const q = src.query;
   const server = q.server;
-  const fwd = () => src.core().forwarder;
-  const cacheLabels = (type?: string): Labels => ({ server, ...(type ? { type } : {}), zones: '.', view: '' });
-  const metrics = [
+  return [
     custom('coredns_dns_requests_total', 'Counter of DNS requests made per zone, protocol and family.', 'counter', () => counterValues(q.requests)),
     custom('coredns_dns_responses_total', 'Counter of response status codes.', 'counter', () => counterValues(q.responses)),
     custom('coredns_dns_do_requests_total', 'Counter of DNS requests with DO bit set per zone.', 'counter', () => counterValues(q.doRequests)),
@@ -105,6 +105,15 @@ export function createRegistry(src: MetricSources): Registry {
       src.plugins().flatMap((name) => src.core().zones.map((zone) => ({ labels: { server, zone: `${zone}.`, view: '', name }, value: 1 }))),
     ),
     custom('coredns_reload_failed_total', 'Counter of the number of failed reload attempts.', 'counter', () => [{ labels: {}, value: src.reloadFailures() }]),
+  ];
+}
+
+/** CoreDNS's cache, forward and kubernetes-plugin series. */
+function forwardMetrics(src: MetricSources): Metric[] {
+  const server = src.query.server;
+  const fwd = () => src.core().forwarder;
+  const cacheLabels = (type?: string): Labels => ({ server, ...(type ? { type } : {}), zones: '.', view: '' });
+  return [
     custom('coredns_cache_entries', 'The number of elements in the cache.', 'gauge', () => {
       const f = fwd();
       if (!f) return [];
@@ -137,7 +146,7 @@ export function createRegistry(src: MetricSources): Registry {
       const f = fwd();
       return f ? [{ labels: cacheLabels(), value: f.cache.stats.stale }] : [];
     }),
-    histogram('coredns_proxy_request_duration_seconds', 'Histogram of the time each request took.', () => fwd()?.proxyDuration),
+    histogram('coredns_proxy_request_duration_seconds', 'Histogram of the time each request took.', () => src.core().proxyDuration),
     custom('coredns_proxy_healthcheck_failures_total', 'Count of failed health checks per upstream.', 'counter', () =>
       (fwd()?.groups() ?? []).flatMap((g) => g.upstreams.map((u) => ({ labels: { proxy_name: 'forward', to: u.name }, value: u.stats.healthCheckFailures }))),
     ),
@@ -150,7 +159,13 @@ export function createRegistry(src: MetricSources): Registry {
       return f ? [{ labels: {}, value: f.stats.maxConcurrentRejects }] : [];
     }),
     histogram('coredns_kubernetes_dns_programming_duration_seconds', 'Histogram of the time (in seconds) it took to program a dns instance.', () => src.programming),
-    // cluster-dns's own
+  ];
+}
+
+/** cluster-dns's own series: the cluster state, the watches, dropped and malformed packets, upstream oddities. */
+function clusterDnsMetrics(src: MetricSources): Metric[] {
+  const fwd = () => src.core().forwarder;
+  return [
     custom('cluster_dns_objects', 'Objects in the cluster state, by kind.', 'gauge', () =>
       Object.entries(src.core().state.counts()).map(([kind, value]) => ({ labels: { kind }, value })),
     ),
@@ -177,6 +192,11 @@ export function createRegistry(src: MetricSources): Registry {
       return f ? [{ labels: {}, value: f.stats.coalesced }] : [];
     }),
   ];
-  for (const m of metrics) registry.registerMetric(m as never);
+}
+
+export function createRegistry(src: MetricSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const m of [...serverMetrics(src), ...forwardMetrics(src), ...clusterDnsMetrics(src)]) registry.registerMetric(m as never);
   return registry;
 }

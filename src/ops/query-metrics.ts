@@ -1,11 +1,14 @@
 // Per-query accounting with CoreDNS's metric names and labels (plugin/metrics/vars), kept in plain cells.
-// The answer cache keeps the cells of each cached answer, so a fast-path reply costs a few increments.
+// A replayed answer (dns/replay.ts) keeps its cells in the entry's memo, so a fast-path reply costs a few increments.
 import { RCODE_NAMES, typeName } from '../dns/constants.js';
-import type { Proto, QueryEvent } from '../transport/pipeline.js';
+import type { Proto, QueryEvent } from '../dns/exchange.js';
+import type { ReplySource } from '../dns/message.js';
 import { type Cell, type HistogramSeries, LabeledCounter, PlainHistogram, exponentialBuckets, observeSeries } from './counters.js';
 
 /** The qtypes CoreDNS reports by name; everything else is `other` (bounded label cardinality). */
 const REPORTED_TYPES = new Set(['A', 'AAAA', 'CNAME', 'DNSKEY', 'DS', 'MX', 'NSEC3', 'NSEC', 'NS', 'PTR', 'RRSIG', 'SOA', 'SRV', 'TXT', 'HTTPS', 'SVCB', 'IXFR', 'AXFR', 'ANY']);
+/** CoreDNS's `plugin` label for each part of this server. */
+export const PLUGIN_LABEL: Record<ReplySource, string> = { cluster: 'kubernetes', forward: 'forward', cache: 'cache', loop: 'loop' };
 const SIZE_BUCKETS = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3];
 
 /** What a query's accounting depends on. */
@@ -78,15 +81,24 @@ export class QueryMetrics {
   }
 
   readonly observe = (e: QueryEvent): void => {
+    const seconds = Number(process.hrtime.bigint() - e.started) / 1e9;
+    if (e.kind === 'replayed') {
+      const { entry, dnssecOk } = e.hit;
+      const slot = (e.proto === 'udp' ? 0 : 4) + (e.client.family === 6 ? 2 : 0) + (dnssecOk ? 1 : 0);
+      const memo = entry.memo as Array<MetricCells | undefined>;
+      const cells = (memo[slot] ??= this.cells({ lowerName: entry.lowerName, type: entry.type, rcode: entry.rcode, plugin: PLUGIN_LABEL[entry.source], dnssecOk, proto: e.proto, family: e.client.family }));
+      QueryMetrics.record(cells, seconds, e.requestSize, e.size);
+      return;
+    }
     const cells = this.cells({
       lowerName: e.query.lowerName,
       type: e.query.type,
       rcode: e.reply.rcode,
-      plugin: e.reply.plugin ?? '',
+      plugin: e.reply.source ? PLUGIN_LABEL[e.reply.source] : '',
       dnssecOk: e.query.edns?.dnssecOk ?? false,
       proto: e.proto,
       family: e.client.family,
     });
-    QueryMetrics.record(cells, Number(process.hrtime.bigint() - e.started) / 1e9, e.requestSize, e.size);
+    QueryMetrics.record(cells, seconds, e.requestSize, e.size);
   };
 }

@@ -1,13 +1,13 @@
 // Pure record building for one Service: (service, its EndpointSlices, options) → the names it owns and its
 // reverse (PTR) entries. The rules follow CoreDNS's plugin/kubernetes findServices and plugin/backend_lookup.go
-// A/AAAA/SRV (see the shared spec digest §2).
+// A/AAAA/SRV (the rules as they answer: docs/dns-behaviour.md, What it answers).
 //
 // Memory: a name holds only its candidate (address, port) tuples — objects shared with the service's other
 // names, target strings made once per endpoint — and its answers are worked out on first use and kept
 // (`answersOf`). A cluster of 10k Services has ~60k names, most never asked for; the fast path replays the
 // encoded answers of those that are.
-import type { EndpointInfo, EndpointSliceInfo, PortInfo, ServiceInfo } from '../kube/objects.js';
-import { dashedIP, parseIP } from './ip.js';
+import type { EndpointInfo, EndpointSliceInfo, PortInfo, ServiceInfo } from '../cluster/objects.js';
+import { dashedIP, parseIP } from '../net/ip.js';
 
 export interface SrvAnswer {
   weight: number;

@@ -11,7 +11,7 @@ export class ZoneIndex implements StateListener {
   /** ip → [service key, PTR target] of every ready endpoint with that address. Small arrays: cheaper than maps. */
   private readonly endpointIPs = new Map<string, Array<[string, string]>>();
   /** SOA serial: Unix seconds of the last change DNS can see (CoreDNS's `Modified`). */
-  serial = Math.floor(Date.now() / 1000);
+  serial: number;
   /** Bumped on every change; the answer cache keys on it. */
   generation = 0;
   private readonly changeListeners: Array<() => void> = [];
@@ -21,6 +21,7 @@ export class ZoneIndex implements StateListener {
     readonly options: BuildOptions,
     private readonly clock: () => number = Date.now,
   ) {
+    this.serial = Math.floor(clock() / 1000);
     state.subscribe(this);
     // Whatever the state already holds (a source may have loaded before the index existed).
     for (const key of new Set([...state.services.keys(), ...state.serviceKeysWithSlices()])) this.serviceChanged(key);

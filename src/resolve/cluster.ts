@@ -1,17 +1,20 @@
 // The authoritative handler for the cluster zones and the reverse zones. It mirrors the decisions of
-// CoreDNS's kubernetes plugin (handler.go + backend_lookup.go) over the precomputed ZoneIndex: each query
-// type asks the index whether the name exists and what it holds, then answers, NODATA or NXDOMAIN, with the
-// zone's SOA in every negative answer. Before the first full sync NXDOMAIN becomes SERVFAIL.
+// CoreDNS's kubernetes plugin (handler.go + backend_lookup.go) over the precomputed index, read through the
+// narrow ClusterRecords interface: each query type asks whether the name exists and what it holds, then
+// answers, NODATA or NXDOMAIN, with the zone's SOA in every negative answer. Before the first full sync NXDOMAIN
+// becomes SERVFAIL. Over 300 lines on purpose: the whole per-type decision table of CoreDNS in one file, so the
+// NXDOMAIN-vs-NODATA rules can be read (and compared with handler.go) in one place.
+import type { Config } from '../config/options.js';
 import { EdeCode, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
-import { type NameNode, answersOf } from '../records/build.js';
-import { addressFromReverse, parseIP } from '../records/ip.js';
-import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from '../records/rr.js';
-import type { ZoneIndex } from '../records/zone-index.js';
+import { type Filter, type NameNode, answersOf } from '../records/build.js';
+import { addressFromReverse, parseIP } from '../net/ip.js';
+import { addressRR, cnameRR, nsRR, ptrRR, srvRR, txtRR, zoneSoa } from '../records/rr.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';
 import { type ParsedName, parseName, podLabelToIP } from './names.js';
 
-export type PodMode = 'disabled' | 'insecure' | 'verified';
+/** --pods, as the options table spells it. */
+export type PodMode = Config['pods'];
 
 /** Looks a name up outside the cluster zones (the forwarder); undefined when it cannot be asked. */
 export type ExternalLookup = (name: string, type: number) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;
@@ -27,6 +30,24 @@ export interface ClusterHandlerOptions {
   /** Zones whose NXDOMAIN answers go to the next handler instead (CoreDNS `fallthrough`). */
   fallthrough: string[];
   external?: ExternalLookup;
+}
+
+/**
+ * What the handler reads of the cluster (CoreDNS's dnsController): lookups only. records/zone-index.ts answers
+ * it in the server; tests give it a small fixed cluster (test/helpers/fake-cluster.ts).
+ */
+export interface ClusterRecords {
+  /** SOA serial: seconds of the last change DNS can see. */
+  readonly serial: number;
+  lookup(name: string): NameNode | undefined;
+  /** A `_`-labelled port or protocol: any port name / protocol matches. */
+  lookupWildcardPort(serviceName: string, namespace: string, f: Filter): NameNode | undefined;
+  namespaceExists(name: string): boolean;
+  podExists(namespace: string, ip: string): boolean;
+  /** PTR targets of an address, relative to the primary zone. */
+  reverse(ip: string): string[];
+  /** The Services whose endpoints carry `ip` (for NS): relative names and their addresses. */
+  servicesServedBy(ip: string): Array<{ name: string; addresses: string[] }>;
 }
 
 export const DNS_SCHEMA_VERSION = '1.1.0';
@@ -50,7 +71,7 @@ export class ClusterHandler {
   private readonly allZones: string[];
 
   constructor(
-    private readonly index: ZoneIndex,
+    private readonly index: ClusterRecords,
     private readonly opts: ClusterHandlerOptions,
   ) {
     // Longest suffix wins, so a configured `10.in-addr.arpa` beats `in-addr.arpa`.
@@ -105,7 +126,7 @@ export class ClusterHandler {
   }
 
   private finish(ctx: Ctx, outcome: Outcome): HandlerResult {
-    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [], plugin: 'kubernetes' };
+    if (outcome === REFUSED) return { rcode: Rcode.REFUSED, authoritative: false, answer: [], authority: [], additional: [], source: 'cluster' };
     if (outcome === NXDOMAIN) {
       if (this.opts.fallthrough.some((z) => ctx.zone === z || ctx.zone.endsWith(`.${z}`))) return PASS;
       if (!this.opts.synced()) {
@@ -123,25 +144,16 @@ export class ClusterHandler {
       answer: outcome.answer,
       authority: [],
       additional: outcome.additional ?? [],
-      plugin: 'kubernetes',
+      source: 'cluster',
     };
   }
 
   private negative(ctx: Ctx, rcode: number): Reply {
-    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [], plugin: 'kubernetes' };
+    return { rcode, authoritative: true, answer: [], authority: [this.soa(ctx)], additional: [], source: 'cluster' };
   }
 
   soa(ctx: { zoneAsQueried: string }): RR {
-    const zone = ctx.zoneAsQueried;
-    return soaRR(zone, Math.min(this.opts.ttl, 300), {
-      mname: `ns.dns.${zone}`,
-      rname: `hostmaster.${zone}`,
-      serial: this.index.serial,
-      refresh: 7200,
-      retry: 1800,
-      expire: 86400,
-      minimum: this.opts.ttl,
-    });
+    return zoneSoa(ctx.zoneAsQueried, this.opts.ttl, this.index.serial);
   }
 
   /** CoreDNS `Records`: the name grammar, the namespace check, then the index. */

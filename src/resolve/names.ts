@@ -29,6 +29,23 @@ export function parseName(base: string): ParsedName {
   return { kind: 'invalid' };
 }
 
+/** The zone a lower-case name falls in, from `zones` sorted longest first (so `10.in-addr.arpa` beats `in-addr.arpa`). */
+export function zoneOf(lowerName: string, zones: readonly string[]): string | undefined {
+  return zones.find((z) => lowerName === z || lowerName.endsWith(`.${z}`));
+}
+
+/** `lowerName` without its zone: '' for the apex. */
+export const relativeName = (lowerName: string, zone: string): string => (lowerName === zone ? '' : lowerName.substring(0, lowerName.length - zone.length - 1));
+
+/** Longest first: the order `zoneOf` wants. */
+export const longestFirst = (zones: Iterable<string>): string[] => [...new Set(zones)].sort((a, b) => b.length - a.length);
+
+/** The index's key for a relative name: port and protocol labels lose their optional underscores. */
+export function indexName(relative: string): string {
+  const labels = relative.split('.');
+  return labels.length === 5 ? labels.map((l, i) => (i < 2 ? stripUnderscore(l) : l)).join('.') : relative;
+}
+
 /** The IP a pod label spells: `1-2-3-4` (exactly three dashes, no `--`) is IPv4, anything else IPv6 (`fd00--1`). */
 export function podLabelToIP(label: string): string {
   const dashes = label.split('-').length - 1;

@@ -1,11 +1,11 @@
 // The live source: list/watch of Services, EndpointSlices, Namespaces (and Pods for `--pods verified`)
 // from the API server, each converted by the same code as the manifests source.
 import type { ClusterState } from '../cluster/state.js';
-import type { ApiClient } from '../kube/client.js';
+import type { ApiClient } from '../kube/api-client.js';
 import type { ApiObject } from '../kube/convert.js';
 import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../kube/list-watch.js';
-import type { ObjectKind } from '../kube/objects.js';
-import type { Logger } from '../log.js';
+import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
+import type { Logger } from '../base/log.js';
 import { applyObject, deleteObject, objectKey } from './apply.js';
 
 const PATHS: Record<ObjectKind, string> = {
@@ -15,15 +15,13 @@ const PATHS: Record<ObjectKind, string> = {
   Pod: '/api/v1/pods',
 };
 
-const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
-
 /**
  * CoreDNS's service_kind label. Only the EndpointSlice controller (which serves Services with a selector)
  * manages slices, so its managed-by label tells a headless service with a selector from one without.
  */
 function serviceKindOf(state: ClusterState, slice: ApiObject): string {
   const ns = slice.metadata?.namespace ?? '';
-  const svc = state.services.get(`${ns}/${slice.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`);
+  const svc = state.services.get(`${ns}/${slice.metadata?.labels?.[SERVICE_NAME_LABEL] ?? ''}`);
   if (svc && !svc.headless) return 'cluster_ip';
   return slice.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'] === 'endpointslice-controller.k8s.io' ? 'headless_with_selector' : 'headless_without_selector';
 }
@@ -39,14 +37,14 @@ export class ApiSource {
     state: ClusterState,
     log: Logger,
     opts: {
-      watchPods: boolean;
+      /** The resources to watch: only what the command reads (the webhook needs no EndpointSlices). */
+      kinds: readonly ObjectKind[];
       listWatch?: Partial<ListWatchOptions>;
       /** DNS programming latency: an EndpointSlice change observed `seconds` after its trigger time. */
       onProgrammed?: (serviceKind: string, seconds: number) => void;
     },
   ) {
-    const kinds: ObjectKind[] = ['Namespace', 'Service', 'EndpointSlice', ...(opts.watchPods ? (['Pod'] as const) : [])];
-    for (const kind of kinds) {
+    for (const kind of opts.kinds) {
       let known = new Set<string>();
       let seen = new Set<string>();
       const safely = (o: ApiObject, what: () => void): void => {
@@ -75,7 +73,7 @@ export class ApiSource {
             seen.add(objectKey(o));
             safely(o, () => applyObject(state, kind, o));
             if (kind === 'EndpointSlice' && opts.onProgrammed) {
-              const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME] ?? '');
+              const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
               if (!Number.isNaN(trigger)) opts.onProgrammed(serviceKindOf(state, o), Math.max(0, Date.now() - trigger) / 1000);
             }
           },
@@ -98,6 +96,10 @@ export class ApiSource {
 
   synced(): boolean {
     return this.watches.every(({ watch }) => watch.status.synced);
+  }
+
+  whenSynced(): Promise<void> {
+    return Promise.all(this.watches.map(({ watch }) => watch.whenSynced())).then(() => undefined);
   }
 
   stop(): void {

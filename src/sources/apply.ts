@@ -2,7 +2,7 @@
 // a fresh full listing no longer contains. Both the manifests source and the API watches use this.
 import type { ClusterState } from '../cluster/state.js';
 import { type ApiObject, toEndpointSlice, toNamespace, toPod, toService } from '../kube/convert.js';
-import type { ObjectKind } from '../kube/objects.js';
+import type { ObjectKind } from '../cluster/objects.js';
 
 export const GROUP_VERSION: Record<ObjectKind, string> = {
   Service: 'v1',

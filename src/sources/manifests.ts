@@ -1,16 +1,19 @@
 // The static source: Kubernetes objects from YAML/JSON files (multi-document, `kind: List`, or a folder of
 // them), fed through the same conversion as the API watches. Files are watched; a reload that fails keeps
 // the last good state (never lose records), and a reload that succeeds removes objects that disappeared.
+import { ManifestError } from '../base/errors.js';
+export { ManifestError };
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import type { ClusterState } from '../cluster/state.js';
 import type { ApiObject } from '../kube/convert.js';
-import type { ObjectKind } from '../kube/objects.js';
-import type { Logger } from '../log.js';
+import type { ObjectKind } from '../cluster/objects.js';
+import { Latch } from '../base/latch.js';
+import { watchFolders } from '../base/watch-folders.js';
+import type { Logger } from '../base/log.js';
 import { GROUP_VERSION, convertObject, deleteObject, objectKey } from './apply.js';
 
-export class ManifestError extends Error {}
 
 export interface LoadedObject {
   kind: ObjectKind;
@@ -72,9 +75,8 @@ export function loadManifests(target: string, warn: (msg: string) => void): Load
 
 export class ManifestSource {
   private current = new Map<string, ObjectKind>(); // "Kind ns/name" → kind
-  private watchers: fs.FSWatcher[] = [];
-  private reloadTimer: NodeJS.Timeout | undefined;
-  private loaded = false;
+  private watching: { stop(): void } | undefined;
+  private readonly loaded = new Latch();
 
   constructor(
     private readonly target: string,
@@ -83,13 +85,17 @@ export class ManifestSource {
   ) {}
 
   synced(): boolean {
-    return this.loaded;
+    return this.loaded.isOpen;
+  }
+
+  whenSynced(): Promise<void> {
+    return this.loaded.promise;
   }
 
   /** Loads once (throwing on bad input: a bad start must stop start-up) and starts watching for changes. */
   start(watch = true): void {
     this.apply(loadManifests(this.target, (m) => this.log.warn(m)));
-    this.loaded = true;
+    this.loaded.open();
     if (watch) this.watch();
   }
 
@@ -120,26 +126,17 @@ export class ManifestSource {
   }
 
   private watch(): void {
-    const schedule = (): void => {
-      clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => this.reload(), 100);
-    };
     const dirs = fs.statSync(this.target).isDirectory() ? [this.target] : [path.dirname(this.target)];
-    for (const dir of dirs) {
-      try {
-        // Watching the folder (not the file) survives editors that replace files and ConfigMap symlink swaps.
-        const w = fs.watch(dir, { recursive: true }, schedule);
-        w.on('error', (err) => this.log.warn('manifest watch error', { error: err }));
-        this.watchers.push(w);
-      } catch (err) {
-        this.log.warn('cannot watch manifests; changes need a restart', { error: err });
-      }
-    }
+    this.watching = watchFolders(dirs, () => this.reload(), {
+      debounceMs: 100,
+      recursive: true,
+      onWatchError: (_dir, err) => this.log.warn('manifest watch error', { error: err }),
+      onCannotWatch: (_dir, err) => this.log.warn('cannot watch manifests; changes need a restart', { error: err }),
+    });
   }
 
   stop(): void {
-    clearTimeout(this.reloadTimer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.watching?.stop();
+    this.watching = undefined;
   }
 }

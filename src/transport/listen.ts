@@ -1,13 +1,13 @@
 // Binds the DNS listeners for one address: UDP and TCP on the same port; an empty host is one dual-stack
 // socket (every IPv6 and IPv4 address), falling back to IPv4 where the kernel has no IPv6.
-import type { ListenAddress } from '../config.js';
-import type { Logger } from '../log.js';
+import { ListenError } from '../base/errors.js';
+export { ListenError };
+import type { ListenAddress } from '../config/config.js';
+import type { Logger } from '../base/log.js';
 import type { Pipeline } from './pipeline.js';
 import { type TcpListener, type TcpOptions, listenTcp } from './tcp.js';
 import { type UdpListener, listenUdp } from './udp.js';
 
-/** A listener that cannot be bound: one clear line at start-up, no stack. */
-export class ListenError extends Error {}
 
 export interface DnsListeners {
   address: ListenAddress;

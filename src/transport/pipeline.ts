@@ -3,27 +3,12 @@
 import { CLASSIC_UDP_SIZE, MAX_UDP_PAYLOAD, Rcode } from '../dns/constants.js';
 import { decodeQuery } from '../dns/decode.js';
 import { encodeReply } from '../dns/encode.js';
+import type { Client, Proto, QueryEvent } from '../dns/exchange.js';
 import type { Query, Reply } from '../dns/message.js';
+import { type ReplayCache, replayQuestion, replayableForGeneration } from '../dns/replay.js';
 import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
-import { type AnswerCache, type CachedAnswer, type FastQuestion, fastQuestion } from './answer-cache.js';
-import { ttlOffsets } from '../dns/ttl-offsets.js';
 
-export type Proto = 'udp' | 'tcp';
-
-export interface Client {
-  address: string;
-  family: 4 | 6;
-}
-
-export interface QueryEvent {
-  query: Query;
-  reply: Reply;
-  proto: Proto;
-  client: Client;
-  started: bigint;
-  requestSize: number;
-  size: number;
-}
+export type { Client, Proto, QueryEvent } from '../dns/exchange.js';
 
 export interface PipelineStats {
   queries: number;
@@ -32,9 +17,9 @@ export interface PipelineStats {
   handlerErrors: number;
 }
 
-/** The fast path for cluster answers (answer-cache.ts), valid while `generation()` is unchanged. */
+/** The fast path (dns/replay.ts): stored answers, valid while `generation()` is unchanged. */
 export interface FastPath {
-  cache: AnswerCache;
+  cache: ReplayCache;
   generation: () => number;
   /** Load-balancing rotations to cache for a reply; [reply] when it has nothing to rotate. */
   variants: (reply: Reply) => Reply[];
@@ -43,7 +28,7 @@ export interface FastPath {
 export interface PipelineOptions {
   handlers: Handler[];
   fastPath?: FastPath;
-  /** Called once per answered query (metrics, query log); must be cheap. */
+  /** Called once per answered query, replayed or not (metrics, query log); must be cheap. */
   observe?: (e: QueryEvent) => void;
   /** Applied to every reply before encoding (e.g. load balancing), never to the cached original. */
   transform?: (reply: Reply) => Reply;
@@ -52,15 +37,11 @@ export interface PipelineOptions {
 
 const UNKNOWN_CLIENT: Client = { address: '', family: 4 };
 
-/** Only authoritative answers from the index: their bytes change only when the index generation does. */
-function cacheable(reply: Reply): boolean {
-  return reply.plugin === 'kubernetes' && reply.authoritative && !reply.truncated && !reply.ede && (reply.rcode === Rcode.NOERROR || reply.rcode === Rcode.NXDOMAIN);
-}
-
 export class Pipeline {
   readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
   inFlight = 0;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: PipelineOptions) {}
 
@@ -69,6 +50,19 @@ export class Pipeline {
     this.opts.handlers = handlers;
     this.opts.transform = transform;
     this.opts.fastPath = fastPath;
+  }
+
+  /**
+   * Resolves when no query is waiting for its answer (at once when none is). It waits one turn of the event loop
+   * after the last answer, so the listeners have handed it to their sockets (a UDP send resolves its address on
+   * the next tick) before anyone closes them.
+   */
+  drained(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private wakeDrained(): void {
+    if (this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   private maxSize(query: Query, proto: Proto): number {
@@ -90,7 +84,7 @@ export class Pipeline {
       reply = emptyReply(Rcode.SERVFAIL);
       buf = encodeReply(query, reply, opts);
     }
-    this.opts.observe?.({ query, reply, proto, client, started, requestSize, size: buf.length });
+    this.opts.observe?.({ kind: 'answered', query, reply, proto, client, started, requestSize, size: buf.length });
     return buf;
   }
 
@@ -98,17 +92,15 @@ export class Pipeline {
   process(packet: Buffer, proto: Proto, client: Client = UNKNOWN_CLIENT): Buffer | undefined | Promise<Buffer | undefined> {
     const started = process.hrtime.bigint();
     const fast = this.opts.fastPath;
-    const fq = fast ? fastQuestion(packet) : undefined;
+    const fq = fast ? replayQuestion(packet) : undefined;
     let generation = 0;
     if (fast && fq) {
       generation = fast.generation();
-      const hit = fast.cache.get(fq.key, generation);
+      const hit = fast.cache.hit(packet, fq, generation, proto === 'udp');
       if (hit) {
-        const out = fast.cache.reply(packet, fq, hit, proto, client.family, started);
-        if (out) {
-          this.stats.queries++;
-          return out;
-        }
+        this.stats.queries++;
+        this.opts.observe?.({ kind: 'replayed', hit, proto, client, started, requestSize: packet.length, size: hit.bytes.length });
+        return hit.bytes;
       }
     }
     const decoded = decodeQuery(packet);
@@ -131,58 +123,18 @@ export class Pipeline {
             const out = this.encode(query, reply, proto, started, client, packet.length);
             // A fresh answer from the forward cache may be replayed; anything else that needed another server
             // (an upstream round trip, ExternalName chasing) is not.
-            if (fast && fq && reply.replay) this.remember(fast, fq, query, reply, generation);
+            if (fast && fq && reply.replayFor) fast.cache.remember(query, fq, fast.variants(reply), reply.replayFor, generation);
             return out;
           },
           (err: unknown) => this.failed(err, query, proto, started, client, packet.length),
         )
-        .finally(() => this.inFlight--);
+        .finally(() => {
+          if (--this.inFlight === 0 && this.drainWaiters.length) setImmediate(() => this.wakeDrained());
+        });
     }
     const out = this.encode(query, result, proto, started, client, packet.length);
-    if (fast && fq && cacheable(result)) this.remember(fast, fq, query, result, generation);
+    if (fast && fq && replayableForGeneration(result)) fast.cache.remember(query, fq, fast.variants(result), undefined, generation);
     return out;
-  }
-
-  /** Stores the encoded sections of an authoritative cluster answer (one per load-balancing rotation). */
-  private remember(fast: FastPath, fq: FastQuestion, query: Query, reply: Reply, generation: number): void {
-    const variants: Buffer[] = [];
-    let header: Buffer | undefined;
-    let ttl: CachedAnswer['ttl'];
-    for (const v of fast.variants(reply)) {
-      let full: Buffer;
-      try {
-        full = encodeReply(query, v, { maxSize: 65535, advertisedPayload: MAX_UDP_PAYLOAD });
-      } catch {
-        return; // not encodable (the full path answered SERVFAIL): nothing to cache
-      }
-      if (full[2]! & 0x02) return; // TC: never cached
-      header ??= full;
-      const body = full.subarray(fq.end, full.length - (fq.edns ? 11 : 0));
-      if (reply.replay) {
-        const records = full.readUInt16BE(6) + full.readUInt16BE(8) + full.readUInt16BE(10) - (fq.edns ? 1 : 0);
-        const offsets = ttlOffsets(body, 0, records);
-        if (!offsets) return;
-        // Rotations move records of one size only, so every variant has its TTLs at the same offsets; if not, skip.
-        if (ttl && offsets.join() !== ttl.offsets.join()) return;
-        const now = Date.now();
-        ttl ??= { offsets, base: offsets.map((o) => body.readUInt32BE(o)), storedAt: now, expiresAt: now + reply.replay.maxAge * 1000, onReplay: reply.replay.onReplay };
-      }
-      variants.push(body);
-    }
-    if (!header) return;
-    fast.cache.set(fq.key, generation, {
-      variants,
-      next: 0,
-      // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
-      flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (reply.replay ? 0x0400 : 0),
-      an: header.readUInt16BE(6),
-      ns: header.readUInt16BE(8),
-      ar: header.readUInt16BE(10) - (fq.edns ? 1 : 0),
-      // Replays of a forwarded answer are cache hits.
-      shape: { lowerName: query.lowerName, type: query.type, rcode: reply.rcode, plugin: reply.replay ? 'cache' : (reply.plugin ?? '') },
-      cells: [],
-      ...(ttl ? { ttl } : {}),
-    });
   }
 
   private failed(err: unknown, query: Query, proto: Proto, started: bigint, client: Client, requestSize: number): Buffer {

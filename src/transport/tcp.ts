@@ -1,7 +1,7 @@
 // TCP listener (RFC 7766): length-framed messages, several queries per connection answered as they complete
 // (possibly out of order), an idle timeout, and caps on connections and on queries in flight per connection.
 import net from 'node:net';
-import { FrameSplitter, frame } from './framing.js';
+import { FrameSplitter, frame } from '../dns/framing.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface TcpOptions {

@@ -1,5 +1,6 @@
 // UDP listener: one socket per address; every datagram goes through the pipeline and its reply (if any)
-// goes back to the sender. Send errors are counted, never thrown: a client that vanished is not our failure.
+// goes back to the sender. Send errors are logged (the socket's 'error' event), never thrown: a client that
+// vanished is not our failure.
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Pipeline } from './pipeline.js';

@@ -2,11 +2,11 @@
 // the patch, count the outcome. Never throws: an unexpected failure is a 500 the API server handles by its
 // failurePolicy (Ignore: the pod is created without variables), never a crashed process.
 import { type ClusterView, type EnvPolicy, planPodEnv } from '../env/pod-env.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { envPatch } from './patch.js';
 import { BadReview, allowResponse, errorResponse, parseReview, podCreate } from './review.js';
 
-/** Plain counters, for logs today and a /metrics endpoint later. */
+/** Plain counters: logged at shutdown and served on GET /metrics (cluster_dns_webhook_admissions_total). */
 export interface WebhookCounters {
   /** Reviews received (every POST /mutate). */
   reviews: number;

@@ -1,20 +1,13 @@
-// AdmissionReview admission.k8s.io/v1 in and out (shared notes §7, the webhook contract). Parsing is strict
+// AdmissionReview admission.k8s.io/v1 in and out (the webhook contract: docs/webhook.md, The endpoint). Parsing is strict
 // about the envelope — a body that is not a v1 AdmissionReview is the caller's mistake, answered 400 with the
 // reason — and lenient about everything else: a review of anything but a Pod CREATE is simply allowed.
+import { BadReview } from '../base/errors.js';
+export { BadReview };
 import type { PodObject } from '../env/pod-env.js';
 import type { AddOperation } from './patch.js';
 
 export const API_VERSION = 'admission.k8s.io/v1';
 
-/** The envelope is not a v1 AdmissionReview; answered HTTP 400, echoing the uid when one could be read. */
-export class BadReview extends Error {
-  constructor(
-    message: string,
-    readonly uid: string | undefined,
-  ) {
-    super(message);
-  }
-}
 
 interface GroupVersionKind {
   group?: string;

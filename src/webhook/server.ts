@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { HttpAnswer } from './admit.js';
 import { errorResponse } from './review.js';
 import type { TlsPair } from './tls-files.js';

@@ -2,12 +2,13 @@
 // kubelet swaps a `..data` symlink), cert-manager rotates on its own schedule, and a restart for a new
 // certificate would be a needless gap. A new pair is used only once it loads as a matching pair, so reading
 // between the two file writes of a rotation keeps the old pair instead of failing handshakes.
+import { watchFolders } from '../base/watch-folders.js';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ConfigError } from '../config.js';
-import type { Logger } from '../log.js';
+import { ConfigError } from '../config/config.js';
+import type { Logger } from '../base/log.js';
 
 export interface TlsPair {
   cert: Buffer;
@@ -81,28 +82,18 @@ export function watchTlsPair(paths: TlsPaths, initial: TlsPair, apply: (pair: Tl
     apply(next);
     log.info('TLS certificate reloaded', describeCert(next.cert));
   };
-  let timer: NodeJS.Timeout | undefined;
-  const soon = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, 100); // a rotation writes several files; look once they are all there
-  };
-  const watchers: fs.FSWatcher[] = [];
-  for (const dir of new Set([path.dirname(paths.cert), path.dirname(paths.key)])) {
-    try {
-      const w = fs.watch(dir, soon);
-      w.on('error', (err) => log.warn('TLS folder watch failed; polling only', { dir, error: err.message }));
-      watchers.push(w);
-    } catch (err) {
-      log.warn('cannot watch the TLS folder; polling only', { dir, error: (err as Error).message });
-    }
-  }
+  // A rotation writes several files: look once they are all there.
+  const watch = watchFolders([path.dirname(paths.cert), path.dirname(paths.key)], reload, {
+    debounceMs: 100,
+    onWatchError: (dir, err) => log.warn('TLS folder watch failed; polling only', { dir, error: err.message }),
+    onCannotWatch: (dir, err) => log.warn('cannot watch the TLS folder; polling only', { dir, error: err.message }),
+  });
   const poll = setInterval(reload, pollMs);
   poll.unref();
   return {
     stop: () => {
-      clearTimeout(timer);
       clearInterval(poll);
-      for (const w of watchers) w.close();
+      watch.stop();
     },
   };
 }

@@ -7,7 +7,7 @@ import { binaryPath } from '../cluster/binaries.js';
 import { freePort } from '../cluster/ports.js';
 import { ManagedProcess } from '../cluster/process.js';
 import { dig } from './dig.js';
-import { within } from './kube.js';
+import { eventually } from './eventually.js';
 
 export interface CoreDns {
   port: number;
@@ -38,7 +38,7 @@ export async function startCoreDns(kubeconfig: string, opts: { pods: string; ext
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await within(30_000, `CoreDNS on port ${port} serving (log ${join(dir, 'coredns.log')})`, async () => {
+    await eventually(30_000, `CoreDNS on port ${port} serving (log ${join(dir, 'coredns.log')})`, async () => {
       if (proc.exit) throw new Error(`CoreDNS ${proc.describeExit()}: ${proc.readLog().slice(-500)}`);
       return (await dig(port, 'kubernetes.default.svc.cluster.local', 'A')).status === 'NOERROR';
     });

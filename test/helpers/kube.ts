@@ -44,17 +44,3 @@ export class Kube {
   }
 }
 
-/** Polls `probe` until it returns true; returns the milliseconds it took, or throws after `timeoutMs`. */
-export async function within(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      if (await probe()) return Date.now() - t0;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what}: not true within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { freePort } from '../cluster/ports.js';
 import { ManagedProcess } from '../cluster/process.js';
 import { dig } from './dig.js';
-import { within } from './kube.js';
+import { eventually } from './eventually.js';
 
 export interface Nsd {
   port: number;
@@ -58,7 +58,7 @@ export async function startNsd(zones: Record<string, string>): Promise<Nsd> {
   };
   const first = Object.keys(zones)[0]!;
   try {
-    await within(10_000, `NSD on port ${port} (log ${dir}/nsd.log)`, async () => {
+    await eventually(10_000, `NSD on port ${port} (log ${dir}/nsd.log)`, async () => {
       if (proc.exit) throw new Error(`nsd ${proc.describeExit()}: ${proc.readLog().slice(-400)}`);
       return (await dig(port, first, 'SOA')).status === 'NOERROR';
     });

@@ -1,7 +1,7 @@
 // Starts cluster-dns in-process on a free loopback port, exactly as `cluster-dns serve` composes it.
-import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { type RunningServer, startServer } from '../../src/serve.js';
+import { loadConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/base/log.js';
+import { type RunningServer, startServer } from '../../src/server/server.js';
 
 export interface TestServer extends RunningServer {
   port: number;

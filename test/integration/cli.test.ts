@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../cluster/ports.js';
 import { dig } from '../helpers/dig.js';
-import { within } from '../helpers/kube.js';
+import { eventually } from '../helpers/eventually.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve('dist/src/cli.js');
@@ -106,7 +106,7 @@ describe('cluster-dns command line', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      await within(10_000, 'listening', async () => stderr.includes('"msg":"listening"'));
+      await eventually(10_000, 'listening', async () => stderr.includes('"msg":"listening"'));
       const r = await dig(port, 'web.demo.svc.cluster.local', 'A');
       assert.equal(r.status, 'SERVFAIL');
       assert.match(r.authority[0] ?? '', /SOA/);

@@ -1,6 +1,7 @@
 // Proves the test control plane is a real one: the kube-controller-manager's EndpointSlice controller turns a
 // Service and two Ready Pods (bound to the fake node-1, status written by the test since there is no kubelet)
 // into an EndpointSlice, visible both to kubectl and to @kubernetes/client-node.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
@@ -12,14 +13,11 @@ const PODS = [
   { name: 'web-1', ip: '10.244.0.11' },
 ];
 
-/** Retries `read` until `done` accepts its result or deadlineMs passes (the controller works asynchronously). */
+/** Reads until `done` accepts the result (the controller works asynchronously), then returns it. */
 async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, deadlineMs = 15_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(200);
-  }
+  let value!: T;
+  await eventually(deadlineMs, 'the EndpointSlice is complete', async () => done((value = await read())), 200);
+  return value;
 }
 
 interface Endpoint { addresses: string[]; ready: boolean | undefined }

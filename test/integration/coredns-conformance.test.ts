@@ -1,11 +1,12 @@
 // Conformance: the same queries against CoreDNS (the reference, built from its Go module) and cluster-dns, both
 // watching the same real API server, in all three pod modes, over UDP and TCP, before and after changes. Every
-// difference fails the test unless it is listed in DELIBERATE (and in the README) with its reason.
+// difference fails the test unless it is listed in DELIBERATE (and in docs/dns-behaviour.md, Differences from CoreDNS) with its reason.
 import assert from 'node:assert/strict';
 import { createTestNamespace, getControlPlane, kubeConfigFor, type ControlPlane } from '../cluster/root-hooks.js';
 import { startCoreDns, type CoreDns } from '../helpers/coredns.js';
 import { type DigResult, digBatch } from '../helpers/dig.js';
-import { Kube, within } from '../helpers/kube.js';
+import { Kube } from '../helpers/kube.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const Z = 'cluster.local';
@@ -119,7 +120,7 @@ describe('conformance with CoreDNS (same API server, same queries)', function ()
     // Both must have seen the controller's slices before comparing.
     for (const { ref, ours } of pairs) {
       for (const port of [ref.port, ours.port]) {
-        await within(30_000, 'endpoints visible', async () => {
+        await eventually(30_000, 'endpoints visible', async () => {
           const r = await digBatch(port, [[`db.${ns}.svc.${Z}`, 'A'], [`peers.${ns}.svc.${Z}`, 'A'], [`web.${ns}.svc.${Z}`, 'SRV']]);
           return r.get(`db.${ns}.svc.${Z} A`)?.answer.length === 2 && r.get(`peers.${ns}.svc.${Z} A`)?.answer.length === 3;
         });
@@ -174,7 +175,7 @@ describe('conformance with CoreDNS (same API server, same queries)', function ()
     const s = (n: string): string => `${n}.${ns}.svc.${Z}`;
     for (const { ref, ours } of pairs) {
       for (const port of [ref.port, ours.port]) {
-        await within(20_000, 'changes visible', async () => {
+        await eventually(20_000, 'changes visible', async () => {
           const r = await digBatch(port, [[s('db'), 'A'], [s('late'), 'A'], [s('api'), 'A']]);
           return r.get(`${s('db')} A`)?.answer.length === 3 && r.get(`${s('late')} A`)?.status === 'NOERROR' && r.get(`${s('api')} A`)?.status === 'NXDOMAIN';
         });

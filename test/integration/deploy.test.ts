@@ -12,13 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
-import { loadConfig, type ListenAddress } from '../../src/config.js';
+import { loadConfig, type ListenAddress } from '../../src/config/config.js';
 import { importCorefile } from '../../src/corefile/import.js';
 import { binaryPath } from '../cluster/binaries.js';
 import { freePort } from '../cluster/ports.js';
 import { createTestNamespace, getControlPlane, kubeConfigFor, type ControlPlane } from '../cluster/root-hooks.js';
 import { dig, digValues } from '../helpers/dig.js';
-import { Kube, within } from '../helpers/kube.js';
+import { Kube } from '../helpers/kube.js';
+import { eventually } from '../helpers/eventually.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve('dist/src/cli.js');
@@ -390,13 +391,13 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
     const server = await serveInCluster(sa.dir, '127.0.0.1', apiPort(cp), ['serve', ...QUIET]);
     try {
       await server.check(async () => {
-        await within(20_000, 'the service answers', async () => (await digValues(server.port, `web.${ns}.svc.cluster.local`)).join() === '10.96.77.7');
+        await eventually(20_000, 'the service answers', async () => (await digValues(server.port, `web.${ns}.svc.cluster.local`)).join() === '10.96.77.7');
         assert.deepEqual(await digValues(server.port, 'kubernetes.default.svc.cluster.local'), ['10.96.0.1']);
         assert.equal((await dig(server.port, `nope.${ns}.svc.cluster.local`, 'A')).status, 'NXDOMAIN', 'synced: a missing name is NXDOMAIN, not SERVFAIL');
         assert.doesNotMatch(server.stderr(), /forbidden|HTTP 40[13]/i);
         // Changes arrive through the watches.
         await kube.createService(ns, 'late', { ports: [{ port: 81 }], clusterIP: '10.96.77.8' });
-        await within(5_000, 'a new service', async () => (await digValues(server.port, `late.${ns}.svc.cluster.local`)).join() === '10.96.77.8');
+        await eventually(5_000, 'a new service', async () => (await digValues(server.port, `late.${ns}.svc.cluster.local`)).join() === '10.96.77.8');
         const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1];
         console.log(`      in-cluster server RSS after sync: ${Math.round(Number(rss) / 1024)} MiB (the Deployment requests 96Mi, limit 256Mi)`);
       });
@@ -411,12 +412,12 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
     const server = await serveInCluster(sa.dir, '127.0.0.1', apiPort(cp), ['serve', ...QUIET, '--pods', 'verified', '--sync-timeout', '1']);
     try {
       await server.check(async () => {
-        await within(10_000, 'a 403 for pods in the log', async () => /\/api\/v1\/pods.*HTTP 403|HTTP 403.*pods/.test(server.stderr()));
+        await eventually(10_000, 'a 403 for pods in the log', async () => /\/api\/v1\/pods.*HTTP 403|HTTP 403.*pods/.test(server.stderr()));
         // Listening after --sync-timeout, unsynced: SERVFAIL, never a false NXDOMAIN.
-        await within(10_000, 'SERVFAIL while the pods watch is forbidden', async () => (await dig(server.port, `10-244-7-7.${ns}.pod.cluster.local`, 'A')).status === 'SERVFAIL');
+        await eventually(10_000, 'SERVFAIL while the pods watch is forbidden', async () => (await dig(server.port, `10-244-7-7.${ns}.pod.cluster.local`, 'A')).status === 'SERVFAIL');
         await applyObjects(cp, (await kustomize('manifests/dns-verified-pods')).filter((o) => o.kind === 'ClusterRole'));
         // The pods watch retries with backoff (at most 30 s) and then syncs.
-        await within(45_000, 'the pod record', async () => (await digValues(server.port, `10-244-7-7.${ns}.pod.cluster.local`)).join() === '10.244.7.7');
+        await eventually(45_000, 'the pod record', async () => (await digValues(server.port, `10-244-7-7.${ns}.pod.cluster.local`)).join() === '10.244.7.7');
       });
     } finally {
       await server.stop();
@@ -438,7 +439,7 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
     const server = await serveInCluster(dir.dir, '127.0.0.1', String(proxy.port), ['serve', ...QUIET]);
     try {
       await server.check(async () => {
-        await within(20_000, 'synced through the proxy', async () => (await digValues(server.port, `before.${ns}.svc.cluster.local`)).join() === '10.96.78.1');
+        await eventually(20_000, 'synced through the proxy', async () => (await digValues(server.port, `before.${ns}.svc.cluster.local`)).join() === '10.96.78.1');
         assert.ok(proxy.requests.length >= 6, `lists and watches seen: ${proxy.requests.length}`);
         assert.ok(proxy.requests.every((r) => r.token === tokenA));
 
@@ -446,13 +447,13 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
         dir.write(tokenB);
         const rotatedAt = proxy.requests.length;
         assert.equal((await cp.kubectl(['-n', 'kube-system', 'delete', 'secret', secrets[0]!])).code, 0);
-        await within(20_000, 'the old token is rejected', async () => (await apiStatusWith(cp, tokenA)) === 401);
+        await eventually(20_000, 'the old token is rejected', async () => (await apiStatusWith(cp, tokenA)) === 401);
         // Every watch connection drops (an API server restart, a load balancer); the server reconnects.
         proxy.dropConnections();
         await kube.createService(ns, 'after', { ports: [{ port: 80 }], clusterIP: '10.96.78.2' });
-        await within(20_000, 'a change made after the rotation', async () => (await digValues(server.port, `after.${ns}.svc.cluster.local`)).join() === '10.96.78.2');
+        await eventually(20_000, 'a change made after the rotation', async () => (await digValues(server.port, `after.${ns}.svc.cluster.local`)).join() === '10.96.78.2');
         const watched = ['/api/v1/services', '/api/v1/namespaces', '/apis/discovery.k8s.io/v1/endpointslices'];
-        await within(10_000, 'every watch reconnected', async () => watched.every((p) => proxy.requests.slice(rotatedAt).some((r) => r.path.startsWith(`${p}?`) && r.status !== 0)));
+        await eventually(10_000, 'every watch reconnected', async () => watched.every((p) => proxy.requests.slice(rotatedAt).some((r) => r.path.startsWith(`${p}?`) && r.status !== 0)));
         const after = proxy.requests.slice(rotatedAt);
         assert.deepEqual(after.filter((r) => r.token !== tokenB).map((r) => r.path), [], 'every request after the rotation carries the new token');
         assert.deepEqual(after.filter((r) => r.status === 401), [], 'none was refused');
@@ -495,13 +496,13 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
     );
     try {
       await server.check(async () => {
-        await within(20_000, `readiness GET ${c.readinessProbe.httpGet.path}`, async () => (await httpStatus(ready, c.readinessProbe.httpGet.path)) === 200);
+        await eventually(20_000, `readiness GET ${c.readinessProbe.httpGet.path}`, async () => (await httpStatus(ready, c.readinessProbe.httpGet.path)) === 200);
         assert.equal(await httpStatus(health, c.livenessProbe.httpGet.path), 200, 'liveness');
         assert.equal(await httpStatus(metrics, '/metrics'), 200, 'metrics');
         assert.deepEqual(await digValues(dns, 'kubernetes.default.svc.cluster.local'), ['10.96.0.1']);
         // SIGTERM (a rolling update): unready at once so the endpoints drop it, alive and answering for the lameduck.
         server.child.kill('SIGTERM');
-        await within(2_000, 'unready after SIGTERM', async () => (await httpStatus(ready, c.readinessProbe.httpGet.path)) !== 200);
+        await eventually(2_000, 'unready after SIGTERM', async () => (await httpStatus(ready, c.readinessProbe.httpGet.path)) !== 200);
         assert.equal(await httpStatus(health, c.livenessProbe.httpGet.path), 200, 'still alive during the lameduck');
         assert.deepEqual(await digValues(dns, 'kubernetes.default.svc.cluster.local'), ['10.96.0.1'], 'still answering during the lameduck');
       });

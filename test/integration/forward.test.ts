@@ -1,5 +1,6 @@
 // Forwarding and caching against real upstreams on loopback: NSD serving test zones, plus scripted fake
 // upstreams for the faults (silence, wrong IDs, slowness, loops). Clients are dig and our dns2-decoding client.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -10,10 +11,11 @@ import { dig } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import { type FakeUpstream, aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { type Nsd, startNsd } from '../helpers/nsd.js';
+import { ManualClock } from '../helpers/clock.js';
 import type { TestServer } from '../helpers/server.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/serve.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/base/log.js';
+import { startServer } from '../../src/server/server.js';
 
 const ZONE = `$ORIGIN example.test.
 $TTL 300
@@ -33,9 +35,9 @@ $TTL 300
 `;
 
 /** cluster-dns serving the demo cluster (or `manifests`) and forwarding with `args`; never the machine's resolv.conf. */
-async function forwarding(args: string[], manifests = 'examples'): Promise<TestServer> {
+async function forwarding(args: string[], manifests = 'examples', clock?: ManualClock): Promise<TestServer> {
   const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', manifests, ...args], {});
-  const server = await startServer(config, silentLogger);
+  const server = await startServer(config, silentLogger, [], clock);
   return Object.assign(server, { port: server.udp[0]!.address.port });
 }
 
@@ -52,8 +54,8 @@ describe('forwarding and cache', function () {
   });
   after(async () => nsd?.stop());
 
-  async function start(args: string[], manifests?: string): Promise<TestServer> {
-    const s = await forwarding(args, manifests);
+  async function start(args: string[], manifests?: string, clock?: ManualClock): Promise<TestServer> {
+    const s = await forwarding(args, manifests, clock);
     cleanup.push(() => s.stop());
     return s;
   }
@@ -65,14 +67,15 @@ describe('forwarding and cache', function () {
   const upstreamOf = (s: TestServer) => s.forwarder!.defaultGroup.upstreams[0]!;
 
   it('forwards outside names, relays the answer, and serves the repeat from the cache with the TTL counted down', async () => {
-    const s = await start(['--upstream', `127.0.0.1:${nsd.port}`]);
+    const clock = new ManualClock();
+    const s = await start(['--upstream', `127.0.0.1:${nsd.port}`], undefined, clock);
     const first = await dig(s.port, 'www.example.test', 'A');
     assert.equal(first.status, 'NOERROR');
     assert.deepEqual(first.answer, ['www.example.test. 300 IN A 192.0.2.10']);
     assert.ok(first.flags.includes('aa'), "a relayed answer keeps the upstream's AA (NSD is authoritative), as CoreDNS's forward does");
-    await sleep(1100);
+    clock.advance(1100);
     const second = await dig(s.port, 'WWW.example.TEST', 'A');
-    assert.match(second.answer[0]!, /^WWW\.example\.TEST\. 29[89] IN A 192\.0\.2\.10$/);
+    assert.match(second.answer[0]!, /^WWW\.example\.TEST\. 299 IN A 192\.0\.2\.10$/);
     assert.ok(second.flags.includes('aa'), "a cache hit is authoritative, as CoreDNS's cache makes it");
     assert.equal(upstreamOf(s).stats.queries, 1 + 1 /* loop probe */);
     assert.equal(s.forwarder!.cache.stats.hits.success, 1);
@@ -213,10 +216,11 @@ describe('forwarding and cache', function () {
   it('serves stale answers (TTL 30) with --serve-stale when the upstream stops answering', async () => {
     let alive = true;
     const f = await fake((q) => (alive ? [aReply(q, '198.51.100.11', 1)] : []));
-    const s = await start(['--upstream', f.address, '--serve-stale', '--upstream-timeout', '200', '--max-fails', '100']);
+    const clock = new ManualClock();
+    const s = await start(['--upstream', f.address, '--serve-stale', '--upstream-timeout', '200', '--max-fails', '100'], undefined, clock);
     assert.equal((await dig(s.port, 'stale.example', 'A')).answer.length, 1);
     alive = false;
-    await sleep(1200);
+    clock.advance(1200);
     const r = await dig(s.port, 'stale.example', 'A');
     assert.deepEqual(r.answer, ['stale.example. 30 IN A 198.51.100.11']);
   });
@@ -247,8 +251,7 @@ describe('forwarding and cache', function () {
     const server = await start(['--upstream', `127.0.0.1:${loopPort}`]);
     target = server.port;
     server.loop!.probe(server.forwarder!.defaultGroup.upstreams[0]!);
-    const deadline = Date.now() + 5000;
-    while (server.loop!.detected.length === 0 && Date.now() < deadline) await sleep(20);
+    await eventually(5000, 'the loop is detected', () => server.loop!.detected.length > 0);
     assert.deepEqual(server.loop!.detected, [`127.0.0.1:${loopPort}`]);
     const t0 = Date.now();
     const out = await query(target, 'www.example.test', 1, { edns: 1232 });

@@ -1,6 +1,6 @@
 // Operations: /metrics read with a real Prometheus text parser during query load, /health and /ready through
 // start-up, sync, API outage and shutdown, SIGTERM under load, live config reload, loadbalance, query logs,
-// the /records debug view, and the README's metrics table against what the server exports.
+// the /records debug view, and docs/operations.md's metrics table against what the server exports.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,11 +14,12 @@ import { freePort } from '../cluster/ports.js';
 import { dig } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import { aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { Kube, within } from '../helpers/kube.js';
+import { Kube } from '../helpers/kube.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/serve.js';
+import { loadConfig } from '../../src/config/config.js';
+import { silentLogger } from '../../src/base/log.js';
+import { startServer } from '../../src/server/server.js';
 
 const CLI = path.resolve('dist/src/cli.js');
 
@@ -97,17 +98,19 @@ describe('operations: metrics, health, readiness, reload, shutdown', function ()
     assert.equal(sample(m, 'coredns_cache_entries', { type: 'success' }), 1);
   });
 
-  it('documents in the README exactly the metrics the server exports', async () => {
+  it('documents in docs/operations.md exactly the metrics the server exports', async () => {
     const s = await server(['--manifests', 'examples']);
     await query(s.port, 'web.demo.svc.cluster.local', 1, { edns: 1232, dnssecOk: true });
     const exported = new Set((await scrape(s)).map((f) => f.name).filter((n) => n.startsWith('coredns_') || n.startsWith('cluster_dns_')));
-    const readme = fs.readFileSync('README.md', 'utf8');
-    const section = readme.substring(readme.indexOf('### Metrics'), readme.indexOf('\n## ', readme.indexOf('### Metrics')));
+    const doc = fs.readFileSync('docs/operations.md', 'utf8');
+    const start = doc.indexOf('\n## Metrics\n');
+    assert.ok(start >= 0, 'docs/operations.md has a Metrics section');
+    const section = doc.substring(start, doc.indexOf('\n## ', start + 1));
     const documented = new Set([...section.matchAll(/`((?:coredns|cluster_dns)_[a-z_]+)`/g)].map((m) => m[1]!));
     // Series that only exist with forwarding on, or with the API source.
     const forwardOnly = ['coredns_cache_entries', 'coredns_cache_hits_total', 'coredns_cache_misses_total', 'coredns_cache_requests_total', 'coredns_cache_served_stale_total', 'coredns_proxy_request_duration_seconds', 'coredns_proxy_healthcheck_failures_total', 'coredns_forward_healthcheck_broken_total', 'coredns_forward_max_concurrent_rejects_total', 'cluster_dns_upstream_mismatched_replies_total', 'cluster_dns_forward_coalesced_total', 'coredns_kubernetes_dns_programming_duration_seconds', 'cluster_dns_watch_restarts_total', 'cluster_dns_watch_relists_total', 'cluster_dns_seconds_since_last_event', 'cluster_dns_dropped_packets_total'];
-    for (const name of exported) assert.ok(documented.has(name), `${name} is exported but not in the README metrics table`);
-    for (const name of documented) assert.ok(exported.has(name) || forwardOnly.includes(name), `${name} is in the README but not exported`);
+    for (const name of exported) assert.ok(documented.has(name), `${name} is exported but not in the docs/operations.md metrics table`);
+    for (const name of documented) assert.ok(exported.has(name) || forwardOnly.includes(name), `${name} is in docs/operations.md but not exported`);
   });
 
   it('a listener on port 0 gets a free port; off turns it off', async () => {
@@ -153,7 +156,7 @@ async function spawnServer(args: string[]): Promise<{ child: ChildProcess; port:
   let logs = '';
   child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await within(15_000, 'server listening', async () => {
+  await eventually(15_000, 'server listening', async () => {
     if (child.exitCode !== null) throw new Error(`exited: ${logs}`);
     return logs.includes('"msg":"serving"');
   });
@@ -225,9 +228,9 @@ describe('operations: the process', function () {
         while (running) if (!(await query(s.port, 'web.demo.svc.cluster.local', 1, { timeoutMs: 1000 }).catch(() => undefined))) unanswered++;
       })();
       fs.writeFileSync(file, 'manifests: examples\nnoForward: true\nttl: 30\n');
-      await within(5000, 'new TTL served', async () => / 30 IN A /.test((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0] ?? ''));
+      await eventually(5000, 'new TTL served', async () => / 30 IN A /.test((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0] ?? ''));
       fs.writeFileSync(file, 'manifests: examples\nnoForward: true\nttl: -4\n');
-      await within(5000, 'rejection logged', async () => /configuration reload failed.*ttl/.test(s.logs()));
+      await eventually(5000, 'rejection logged', async () => /configuration reload failed.*ttl/.test(s.logs()));
       await sleep(300);
       assert.match((await dig(s.port, 'web.demo.svc.cluster.local', 'A')).answer[0]!, / 30 IN A /, 'the previous config keeps serving');
       running = false;
@@ -242,7 +245,7 @@ describe('operations: the process', function () {
     const s = await spawnServer(['--manifests', 'examples', '--no-forward', '--log-queries']);
     try {
       await dig(s.port, 'web.demo.svc.cluster.local', 'A');
-      await within(2000, 'query line', async () => s.logs().includes('"msg":"query"'));
+      await eventually(2000, 'query line', async () => s.logs().includes('"msg":"query"'));
       const line = JSON.parse(s.logs().split('\n').find((l) => l.includes('"msg":"query"'))!) as Record<string, unknown>;
       assert.equal(line['name'], 'web.demo.svc.cluster.local');
       assert.equal(line['type'], 'A');
@@ -293,11 +296,11 @@ describe('operations: readiness through start-up, sync and an API outage', funct
       assert.equal((await get(s.ops!.addresses.health!, '/health')).status, 200);
       assert.equal((await dig(s.port, 'nothing.default.svc.cluster.local', 'A')).status, 'SERVFAIL');
       cut = false;
-      await within(40_000, 'ready after the API comes back', async () => (await get(s.ops!.addresses.ready!, '/ready')).status === 200);
+      await eventually(40_000, 'ready after the API comes back', async () => (await get(s.ops!.addresses.ready!, '/ready')).status === 200);
       const ns = await createTestNamespace(cp, 'outage');
       const kube = new Kube(kubeConfigFor(cp));
       const svc = await kube.createService(ns, 'kept', { ports: [{ port: 80, protocol: 'TCP', name: 'http' }] });
-      await within(5000, 'service visible', async () => (await dig(s.port, `kept.${ns}.svc.cluster.local`, 'A')).answer.length === 1);
+      await eventually(5000, 'service visible', async () => (await dig(s.port, `kept.${ns}.svc.cluster.local`, 'A')).answer.length === 1);
       cut = true;
       for (const c of conns) c.destroy();
       await sleep(1500);

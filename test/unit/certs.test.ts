@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { writeCerts } from '../../src/certs/command.js';
+import { writeCerts } from '../../src/commands/certs.js';
 import * as der from '../../src/certs/der.js';
 import { makeCA, makeServingCert, parseHosts } from '../../src/certs/x509.js';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/config/config.js';
 
 const run = promisify(execFile);
 

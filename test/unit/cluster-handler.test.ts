@@ -1,21 +1,20 @@
-// The answer table of the cluster zone, checked at the handler (rcode + sections as zone-file lines), over the
-// demo cluster in examples/ plus a few objects each case needs. Expectations follow CoreDNS's kubernetes
-// plugin (shared spec digest §2–3); the conformance suite checks the same against a running CoreDNS.
+// The answer table of the cluster zone, checked at the handler (rcode + sections as zone-file lines), over a
+// small fixed cluster (test/helpers/fake-cluster.ts: the demo's objects, written out) plus a few objects each
+// case needs. Expectations follow CoreDNS's kubernetes
+// plugin (docs/dns-behaviour.md); the conformance suite checks the same against a running CoreDNS.
 import assert from 'node:assert/strict';
-import { ClusterState } from '../../src/cluster/state.js';
 import { RCODE_NAMES, RRType } from '../../src/dns/constants.js';
 import { decodeQuery } from '../../src/dns/decode.js';
 import type { Reply } from '../../src/dns/message.js';
+import type { ObjectKind } from '../../src/cluster/objects.js';
 import type { ApiObject } from '../../src/kube/convert.js';
-import { ZoneIndex } from '../../src/records/zone-index.js';
 import { ClusterHandler, type ClusterHandlerOptions } from '../../src/resolve/cluster.js';
 import { PASS } from '../../src/resolve/handler.js';
-import { applyObject } from '../../src/sources/apply.js';
-import { loadManifests } from '../../src/sources/manifests.js';
-import { rrText } from '../../src/zone-file.js';
+import { rrText } from '../../src/resolve/zone-file.js';
 import { buildQuery } from '../helpers/dns-client.js';
+import { fixedCluster } from '../helpers/fake-cluster.js';
 
-const EXTRA: Array<[Parameters<typeof applyObject>[1], ApiObject]> = [
+const EXTRA: Array<[ObjectKind, ApiObject]> = [
   // A headless service whose only endpoint is not ready: NXDOMAIN, like a missing one.
   ['Service', { metadata: { name: 'drained', namespace: 'demo' }, spec: { clusterIP: 'None', ports: [{ name: 'http', port: 80 }] } }],
   ['EndpointSlice', { metadata: { name: 'drained-1', namespace: 'demo', labels: { 'kubernetes.io/service-name': 'drained' } }, endpoints: [{ addresses: ['10.244.9.9'], conditions: { ready: false } }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }],
@@ -28,12 +27,9 @@ const EXTRA: Array<[Parameters<typeof applyObject>[1], ApiObject]> = [
 ];
 
 function setup(over: Partial<ClusterHandlerOptions> = {}, build: { ignoreEmptyService?: boolean; endpointPodNames?: boolean } = {}) {
-  const state = new ClusterState(true);
-  for (const { kind, object } of loadManifests('examples', () => {})) applyObject(state, kind, object);
-  for (const [kind, object] of EXTRA) applyObject(state, kind, object);
-  const index = new ZoneIndex(state, { ignoreEmptyService: build.ignoreEmptyService ?? false, endpointPodNames: build.endpointPodNames ?? false }, () => 1_700_000_000_000);
-  const handler = new ClusterHandler(index, { zones: ['cluster.local'], ttl: 5, pods: 'insecure', localIPs: [], synced: () => true, fallthrough: [], ...over });
-  return { state, index, handler };
+  const { state, records } = fixedCluster(EXTRA, build);
+  const handler = new ClusterHandler(records, { zones: ['cluster.local'], ttl: 5, pods: 'insecure', localIPs: [], synced: () => true, fallthrough: [], ...over });
+  return { state, records, handler };
 }
 
 interface Seen {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseListenAddress } from '../../src/config.js';
+import { ConfigError, loadConfig, parseListenAddress } from '../../src/config/config.js';
 
 describe('configuration', () => {
   it('has CoreDNS-like defaults', () => {

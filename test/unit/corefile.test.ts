@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { importCorefile } from '../../src/corefile/import.js';
 import { CorefileError, parseCorefile, parseDuration, parseServerKey } from '../../src/corefile/parse.js';
 

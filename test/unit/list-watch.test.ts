@@ -1,13 +1,14 @@
 // The list/watch loop against a small fake API server that can end watches, answer 410 (as a status and as
 // an ERROR event), reset connections, fail lists and stall. The real API server cannot be made to do these
 // on demand; the integration tests cover the happy path against it.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { ApiObject } from '../../src/kube/convert.js';
 import { ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { ApiSource } from '../../src/sources/api.js';
 
 type WatchBehaviour = (res: http.ServerResponse, rv: string) => void;
@@ -83,13 +84,6 @@ class FakeApi {
 
 const FAST: ListWatchOptions = { minBackoffMs: 10, maxBackoffMs: 40, watchTimeoutSeconds: 1, stallMarginMs: 300, pageSize: 500 };
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('ListWatch against a fake API server', () => {
   let api: FakeApi;
@@ -138,7 +132,7 @@ describe('ListWatch against a fake API server', () => {
       res.end();
     });
     const w = startWatch();
-    await until(() => api.watches.length >= 2, 'second watch');
+    await eventually(3000, 'second watch', () => api.watches.length >= 2);
     assert.deepEqual(calls, ['replace a,b', 'upsert c', 'remove b']);
     assert.equal(api.watches[0], '102');
     assert.equal(api.watches[1], '999', 'the re-watch starts from the last event seen');
@@ -161,14 +155,14 @@ describe('ListWatch against a fake API server', () => {
     api.next.push(410);
     startWatch();
     // Wait for the handler, not the request: the third list is counted before its reply is applied.
-    await until(() => calls.filter((c) => c.startsWith('replace')).length >= 3, 'two relists applied');
+    await eventually(3000, 'two relists applied', () => calls.filter((c) => c.startsWith('replace')).length >= 3);
     assert.deepEqual(calls.filter((c) => c.startsWith('replace')), ['replace a,b', 'replace a', 'replace ']);
   });
 
   it('reads a paged list page by page and hands over the whole set', async () => {
     for (const n of ['a', 'b', 'c', 'd', 'e']) api.put(n);
     startWatch({ ...FAST, pageSize: 2 });
-    await until(() => calls.length >= 1, 'list applied');
+    await eventually(3000, 'list applied', () => calls.length >= 1);
     assert.deepEqual(calls, ['replace a,b,c,d,e']);
     assert.equal(api.lists, 3, 'three pages of at most two');
   });
@@ -177,7 +171,7 @@ describe('ListWatch against a fake API server', () => {
     api.put('a');
     api.next.push((res) => res.socket?.destroy());
     const w = startWatch();
-    await until(() => api.watches.length >= 2, 'watch after reset');
+    await eventually(3000, 'watch after reset', () => api.watches.length >= 2);
     assert.equal(w.status.restarts, 1);
     assert.equal(api.lists, 1);
     assert.equal(api.watches[1], api.watches[0]);
@@ -187,10 +181,10 @@ describe('ListWatch against a fake API server', () => {
     api.put('a');
     api.listFailures = 3;
     const w = startWatch();
-    await until(() => api.lists >= 2, 'a retry');
+    await eventually(3000, 'a retry', () => api.lists >= 2);
     assert.equal(w.status.synced, false);
     assert.match(w.status.lastError ?? '', /HTTP 500/);
-    await until(() => w.status.synced, 'sync after failures');
+    await eventually(3000, 'sync after failures', () => w.status.synced);
     assert.equal(api.lists, 4);
     assert.deepEqual(calls, ['replace a']);
   });
@@ -199,7 +193,7 @@ describe('ListWatch against a fake API server', () => {
     api.put('a');
     api.next.push(() => {}); // never writes, never ends
     const w = startWatch({ ...FAST, watchTimeoutSeconds: 0.2, stallMarginMs: 200 });
-    await until(() => api.watches.length >= 2, 'restart after stall', 3000);
+    await eventually(3000, 'restart after stall', () => api.watches.length >= 2);
     assert.equal(w.status.restarts, 1);
     assert.match(w.status.lastError ?? '', /no data/);
   });
@@ -216,11 +210,11 @@ describe('ApiSource relist', () => {
       res.end(api.event('ERROR', { kind: 'Status', code: 410 } as ApiObject));
     });
     const state = new ClusterState();
-    const source = new ApiSource({ server: new URL(server), requestOptions: async () => ({}) }, state, silentLogger, { watchPods: false, listWatch: FAST });
+    const source = new ApiSource({ server: new URL(server), requestOptions: async () => ({}) }, state, silentLogger, { kinds: ['Namespace', 'Service', 'EndpointSlice'], listWatch: FAST });
     // Only the services watch matters here; the others list empty collections from the same fake.
     source.start();
     try {
-      await until(() => source.synced() && api.lists >= 2 && !state.services.has('ns/a'), 'relist applied');
+      await eventually(3000, 'relist applied', () => source.synced() && api.lists >= 2 && !state.services.has('ns/a'));
       assert.deepEqual([...state.services.keys()], ['ns/b']);
     } finally {
       source.stop();

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { eventually } from '../helpers/eventually.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterState } from '../../src/cluster/state.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { ManifestError, ManifestSource, loadManifests } from '../../src/sources/manifests.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'cdns-man-'));
@@ -49,8 +50,7 @@ describe('manifests source', () => {
     try {
       assert.deepEqual([...state.services.keys()], ['ns/one']);
       fs.writeFileSync(file, svc('two', '10.0.0.2'));
-      const deadline = Date.now() + 3000;
-      while (!state.services.has('ns/two') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await eventually(3000, 'the change is applied', () => state.services.has('ns/two'));
       assert.deepEqual([...state.services.keys()], ['ns/two']);
       fs.writeFileSync(file, 'kind: [broken\n');
       await new Promise((r) => setTimeout(r, 400));

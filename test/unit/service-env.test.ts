@@ -1,11 +1,11 @@
 // The kubelet's service variables, as tables: names, values, order within a service, which services a pod gets,
 // IPv6, UDP/SCTP, unnamed and multiple ports, digit-leading and dashed names, enableServiceLinks: false and a
-// namespace-local `kubernetes` service. Expectations are the kubelet's rules (shared spec digest §7, Kubernetes
+// namespace-local `kubernetes` service. Expectations are the kubelet's rules (docs/webhook.md, Kubernetes
 // v1.35.4 envvars.go / kubelet_pods.go); test/integration/kubelet-envvars.test.ts checks the same rules against
 // the kubelet's own code.
 import assert from 'node:assert/strict';
 import { type ApiObject, toService } from '../../src/kube/convert.js';
-import type { ServiceInfo } from '../../src/kube/objects.js';
+import type { ServiceInfo } from '../../src/cluster/objects.js';
 import { envBytes, envVarName, serviceEnv, serviceVars, servicesForPod } from '../../src/env/service-env.js';
 
 function svc(namespace: string, name: string, spec: Record<string, unknown>): ServiceInfo {

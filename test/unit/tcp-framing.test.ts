@@ -1,6 +1,6 @@
 // RFC 1035 §4.2.2 / RFC 7766 framing: the splitter must reassemble messages however TCP chops the stream.
 import assert from 'node:assert/strict';
-import { FrameSplitter, frame } from '../../src/transport/framing.js';
+import { FrameSplitter, frame } from '../../src/dns/framing.js';
 
 /** A message of `len` bytes whose content identifies it (tag, then a counting pattern). */
 function msg(tag: number, len: number): Buffer {

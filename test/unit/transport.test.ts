@@ -1,6 +1,7 @@
 // The UDP and TCP listeners end to end, against the real server in-process: same answers on both, TCP
 // pipelining and connection reuse, truncation at 512 / 1232 bytes with the full answer over TCP, what is
 // dropped and what gets an error rcode, and the TCP idle timeout.
+import { eventually, settlesWithin } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -102,11 +103,6 @@ class TcpClient {
 }
 
 /** Waits for `p`, at most `ms` milliseconds (the timer is cleared, so nothing lingers after the tests). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 function tmpManifests(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-dns-transport-'));
@@ -365,7 +361,7 @@ describe('transport (UDP and TCP listeners)', function () {
       const started = Date.now();
       const client = await TcpClient.connect(idle.port);
       try {
-        await within(client.closed, 5000);
+        await settlesWithin(5000, 'the server closes the connection', client.closed);
         assert.ok(client.closedAt !== undefined, 'the server closed the connection');
         const waited = client.closedAt - started;
         assert.ok(waited >= 900 && waited < 4000, `closed after ${waited} ms`);
@@ -373,8 +369,7 @@ describe('transport (UDP and TCP listeners)', function () {
         client.destroy();
       }
       // The server forgot it.
-      for (let i = 0; i < 50 && idle.tcp[0]!.connections() > 0; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(idle.tcp[0]!.connections(), 0);
+      await eventually(1000, 'the server forgets the connection', () => idle.tcp[0]!.connections() === 0);
     });
 
     it('counts idleness from the last activity, not from the connect', async () => {
@@ -389,7 +384,7 @@ describe('transport (UDP and TCP listeners)', function () {
           assert.ok(reply, `reply ${i} after ${Date.now() - started} ms`);
         }
         assert.equal(client.closedAt, undefined);
-        await within(client.closed, 5000);
+        await settlesWithin(5000, 'the server closes the connection', client.closed);
         assert.ok(client.closedAt !== undefined && client.closedAt - started >= 2000, 'closed only after a quiet second');
       } finally {
         client.destroy();

@@ -1,5 +1,6 @@
 // The webhook's admission handling (AdmissionReview v1 in and out, bad input, counters) and its HTTPS server
 // (routes, body cap, health and readiness, TLS reload), in-process over loopback.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -10,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { makeCA, makeServingCert, type KeyPair } from '../../src/certs/x509.js';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { EnvPolicy } from '../../src/env/pod-env.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { applyObject } from '../../src/sources/apply.js';
 import { loadManifests } from '../../src/sources/manifests.js';
 import { type AdmitContext, NOT_SYNCED_WARNING, admit, newCounters } from '../../src/webhook/admit.js';
@@ -255,11 +256,7 @@ describe('webhook: HTTPS server', () => {
       assert.equal((await request(server.address.port, ca.cert, 'GET', '/healthz')).fingerprint, fp(first.cert));
       // the rotation completes
       fs.writeFileSync(files.key, second.key);
-      const t0 = Date.now();
-      while ((await request(server.address.port, ca.cert, 'GET', '/healthz')).fingerprint !== fp(second.cert)) {
-        assert.ok(Date.now() - t0 < 3000, 'new certificate not served within 3 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(3000, 'the new certificate is served', async () => (await request(server.address.port, ca.cert, 'GET', '/healthz')).fingerprint === fp(second.cert), 50);
     } finally {
       watch.stop();
     }

@@ -3,13 +3,13 @@
 // that tls-files.ts keeps current. Ready once the Services have been read.
 import fs from 'node:fs';
 import { createWebhookRegistry } from '../ops/metrics.js';
-import { ConfigError, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { envPolicy } from '../env/pod-env.js';
-import type { Logger } from '../log.js';
-import { startSource } from '../sources/index.js';
-import { type WebhookCounters, admit, newCounters } from './admit.js';
-import { type WebhookServer, listenWebhook } from './server.js';
-import { describeCert, loadTlsPair, watchTlsPair } from './tls-files.js';
+import type { Logger } from '../base/log.js';
+import { ENV_KINDS, type SourceConfig, startSource } from '../sources/index.js';
+import { type WebhookCounters, admit, newCounters } from '../webhook/admit.js';
+import { type WebhookServer, listenWebhook } from '../webhook/server.js';
+import { describeCert, loadTlsPair, watchTlsPair } from '../webhook/tls-files.js';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -20,7 +20,10 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
-function ownNamespace(config: Config): string | undefined {
+/** The settings the webhook reads. */
+export type WebhookConfig = SourceConfig & Pick<Config, 'tlsCert' | 'tlsKey' | 'ownNamespace' | 'webhookAddr' | 'maxEnvBytes' | 'envFromContainers'>;
+
+function ownNamespace(config: WebhookConfig): string | undefined {
   if (config.ownNamespace) return config.ownNamespace;
   try {
     return fs.readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim() || undefined;
@@ -29,13 +32,13 @@ function ownNamespace(config: Config): string | undefined {
   }
 }
 
-export async function startWebhook(config: Config, log: Logger): Promise<RunningWebhook> {
+export async function startWebhook(config: WebhookConfig, log: Logger): Promise<RunningWebhook> {
   if (!config.tlsCert || !config.tlsKey) throw new ConfigError('webhook: --tls-cert and --tls-key are required (the API server calls webhooks over HTTPS only; `cluster-dns certs` makes a pair)');
   const paths = { cert: config.tlsCert, key: config.tlsKey };
   const tls = loadTlsPair(paths);
   const own = ownNamespace(config);
   const policy = envPolicy(config, own);
-  const { state, source } = await startSource(config, log, { watch: true });
+  const { state, source } = await startSource(config, log, { watch: true, kinds: ENV_KINDS });
   log.info('source started', { source: source.describe(), neverMutate: policy.neverMutate, maxEnvBytes: policy.maxEnvBytes, envFromContainers: policy.envFromContainers });
   const counters = newCounters();
   const registry = createWebhookRegistry(() => ({ ...counters }));
@@ -59,18 +62,16 @@ export async function startWebhook(config: Config, log: Logger): Promise<Running
   log.info('listening', { https: `${server.address.address}:${server.address.port}`, ...describeCert(tls.cert) });
   const tlsWatch = watchTlsPair(paths, tls, (pair) => server.setTls(pair), log);
   const t0 = Date.now();
-  const syncTimer = setInterval(() => {
-    if (!source.synced()) return;
-    clearInterval(syncTimer);
-    log.info('initial sync done; ready', { ms: Date.now() - t0, ...state.counts() });
-  }, 50);
-  syncTimer.unref();
+  let stopped = false;
+  void source.whenSynced().then(() => {
+    if (!stopped) log.info('initial sync done; ready', { ms: Date.now() - t0, ...state.counts() });
+  });
   return {
     server,
     counters,
     synced: () => source.synced(),
     stop: async () => {
-      clearInterval(syncTimer);
+      stopped = true;
       tlsWatch.stop();
       source.stop();
       await server.close();
@@ -79,7 +80,7 @@ export async function startWebhook(config: Config, log: Logger): Promise<Running
 }
 
 /** The process: start, then stop cleanly on SIGTERM/SIGINT, logging the counters. */
-export async function runWebhook(config: Config, log: Logger): Promise<void> {
+export async function runWebhook(config: WebhookConfig, log: Logger): Promise<void> {
   const webhook = await startWebhook(config, log);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,8 +1,8 @@
 // `cluster-dns import-corefile [FILE|-]`: the YAML config on stdout, one line per directive it cannot carry over
 // on stderr. Exit 0 when the Corefile was read (whatever was left out), 2 when it cannot be read or parsed.
 import fs from 'node:fs';
-import { ConfigError } from '../config.js';
-import { CorefileError, importCorefile } from './import.js';
+import { ConfigError } from '../config/config.js';
+import { CorefileError, importCorefile } from '../corefile/import.js';
 
 export const IMPORT_COREFILE_USAGE = `Usage: cluster-dns import-corefile [FILE|-]
 

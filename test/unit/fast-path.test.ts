@@ -1,10 +1,12 @@
 // The fast path must be invisible: byte-identical to the full path, never stale after an index change, and
 // counted in the metrics like any other query.
+import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildQuery, sendRaw } from '../helpers/dns-client.js';
+import { ManualClock } from '../helpers/clock.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('answer cache (fast path for cluster answers)', () => {
@@ -68,13 +70,8 @@ describe('answer cache (fast path for cluster answers)', () => {
     assert.ok(first.includes(Buffer.from([10, 96, 100, 10])));
     const file = path.join(dir, '20-demo-services.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('clusterIP: 10.96.100.10', 'clusterIP: 10.96.100.99'));
-    const deadline = Date.now() + 3000;
     let now = first;
-    while (Date.now() < deadline && !now.includes(Buffer.from([10, 96, 100, 99]))) {
-      await new Promise((r) => setTimeout(r, 20));
-      now = (await sendRaw(s.port, q))!;
-    }
-    assert.ok(now.includes(Buffer.from([10, 96, 100, 99])), 'the new address is served');
+    await eventually(3000, 'the new address is served', async () => (now = (await sendRaw(s.port, q))!).includes(Buffer.from([10, 96, 100, 99])));
     assert.ok(!now.includes(Buffer.from([10, 96, 100, 10])), 'the old one is gone');
   });
 
@@ -87,13 +84,14 @@ describe('answer cache (fast path for cluster answers)', () => {
 describe('answer cache: replayed forwarded answers', function () {
   this.timeout(20_000);
   it('replays a cached upstream answer with its TTL counted down, counts cache hits, and refreshes after expiry', async () => {
-    const { startFakeUpstream, aReply, sleep } = await import('../helpers/fake-upstream.js');
-    const { loadConfig } = await import('../../src/config.js');
-    const { startServer } = await import('../../src/serve.js');
-    const { silentLogger } = await import('../../src/log.js');
+    const { startFakeUpstream, aReply } = await import('../helpers/fake-upstream.js');
+    const { loadConfig } = await import('../../src/config/config.js');
+    const { startServer } = await import('../../src/server/server.js');
+    const { silentLogger } = await import('../../src/base/log.js');
     const f = await startFakeUpstream((q) => [aReply(q, '198.51.100.20', 100)]);
     const config = loadConfig('serve', ['--dns-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--health-addr', 'off', '--ready-addr', 'off', '--manifests', 'examples', '--upstream', f.address, '--cache-ttl', '2'], {});
-    const s = await startServer(config, silentLogger);
+    const clock = new ManualClock();
+    const s = await startServer(config, silentLogger, [], clock);
     const port = s.udp[0]!.address.port;
     try {
       const ask = async () => {
@@ -104,11 +102,11 @@ describe('answer cache: replayed forwarded answers', function () {
       assert.equal(await ask(), 100); // miss: from the upstream
       assert.equal(await ask(), 100); // forward-cache hit through the full path; stored for replay
       assert.equal(await ask(), 100); // replay
-      await sleep(1100);
+      clock.advance(1100);
       assert.equal(await ask(), 99, 'the replayed TTL counts down');
       assert.equal(upstreamAsked(), 1, 'one upstream query so far');
       assert.ok(s.forwarder!.cache.stats.hits.success >= 3, 'replays count as cache hits');
-      await sleep(1200);
+      clock.advance(1200);
       await ask();
       assert.equal(upstreamAsked(), 2, 'after --cache-ttl the answer is fetched again, not replayed');
     } finally {

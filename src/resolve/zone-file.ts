@@ -1,12 +1,12 @@
 // `cluster-dns zone`: the records the server would answer, as an RFC 1035 master file (one record per line,
 // absolute names, explicit TTL and class, SOA first) that NSD or BIND load as is.
-import { RRType, typeName } from './dns/constants.js';
-import type { RR } from './dns/message.js';
-import { type NameNode, answersOf } from './records/build.js';
-import { parseIP, reverseName } from './records/ip.js';
-import { addressRR, cnameRR, nsRR, ptrRR, soaRR, srvRR, txtRR } from './records/rr.js';
-import type { ZoneIndex } from './records/zone-index.js';
-import { DNS_SCHEMA_VERSION } from './resolve/cluster.js';
+import { RRType, typeName } from '../dns/constants.js';
+import type { RR } from '../dns/message.js';
+import { type NameNode, answersOf } from '../records/build.js';
+import { parseIP, reverseName } from '../net/ip.js';
+import { addressRR, cnameRR, nsRR, ptrRR, srvRR, txtRR, zoneSoa } from '../records/rr.js';
+import type { ZoneIndex } from '../records/zone-index.js';
+import { DNS_SCHEMA_VERSION } from './cluster.js';
 
 export function rdataText(rr: RR): string {
   // RFC 3597 generic form for types we only relay.
@@ -55,15 +55,7 @@ function nodeRecords(owner: string, node: NameNode, zone: string, ttl: number): 
 
 export function zoneFile(index: ZoneIndex, opts: { zones: string[]; origin: string; ttl: number }): string {
   const { origin, ttl } = opts;
-  const soa = soaRR(origin, Math.min(ttl, 300), {
-    mname: `ns.dns.${origin}`,
-    rname: `hostmaster.${origin}`,
-    serial: index.serial,
-    refresh: 7200,
-    retry: 1800,
-    expire: 86400,
-    minimum: ttl,
-  });
+  const soa = zoneSoa(origin, ttl, index.serial);
   const records: RR[] = [soa, nsRR(origin, ttl, `ns.dns.${origin}`)];
   if (origin === 'in-addr.arpa' || origin === 'ip6.arpa') {
     for (const [ip, targets] of index.reverseEntries()) {

@@ -65,4 +65,11 @@ export interface PodInfo {
 
 export type ObjectKind = 'Service' | 'EndpointSlice' | 'Namespace' | 'Pod';
 
+/** The label that ties an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** When the change behind an EndpointSlice happened (the DNS programming-latency SLI). */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+/** The env-var injector's opt-out, as a namespace label or a pod annotation. */
+export const INJECT_ENV_LABEL = 'cluster-dns.io/inject-env';
+
 export const serviceKey = (namespace: string, name: string): string => `${namespace}/${name}`;

@@ -4,10 +4,11 @@
 // label and its enableServiceLinks.
 import fs from 'node:fs';
 import yaml from 'js-yaml';
-import { type Config, ConfigError } from '../config.js';
-import type { Logger } from '../log.js';
-import { startSource, waitForSync } from '../sources/index.js';
-import { type PodEnvPlan, type PodObject, envPolicy, planPodEnv } from './pod-env.js';
+import { ConfigError, NotSyncedError } from '../base/errors.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../base/log.js';
+import { ENV_KINDS, type SourceConfig, startSource, waitForSync } from '../sources/index.js';
+import { type PodEnvPlan, type PodObject, envPolicy, planPodEnv } from '../env/pod-env.js';
 
 function readPod(file: string): PodObject {
   let doc: unknown;
@@ -33,13 +34,16 @@ export function formatPlan(plan: PodEnvPlan, perContainer: boolean): string[] {
   return out;
 }
 
-export async function envCommand(config: Config, log: Logger): Promise<void> {
+/** The settings `env` reads. */
+export type EnvConfig = SourceConfig & Pick<Config, 'pod' | 'noServiceLinks' | 'namespace' | 'maxEnvBytes' | 'envFromContainers'>;
+
+export async function envCommand(config: EnvConfig, log: Logger): Promise<void> {
   const pod: PodObject = config.pod ? readPod(config.pod) : { spec: { containers: [{ name: 'main' }] } };
   if (config.noServiceLinks) pod.spec = { ...pod.spec, enableServiceLinks: false };
   const namespace = config.namespace ?? pod.metadata?.namespace ?? 'default';
-  const { state, source } = await startSource(config, log, { watch: false });
+  const { state, source } = await startSource(config, log, { watch: false, kinds: ENV_KINDS });
   try {
-    if (!(await waitForSync(source, 60_000))) throw new Error('the source did not sync within 60 s');
+    if (!(await waitForSync(source, 60_000))) throw new NotSyncedError('the source did not sync within 60 s');
   } finally {
     source.stop();
   }

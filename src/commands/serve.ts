@@ -1,30 +1,26 @@
 // `cluster-dns serve` as a process: configuration, logging, the server, live reload of the --config file,
 // and a graceful stop on SIGTERM/SIGINT (unready, lameduck, drain, exit 0; a second signal exits at once).
+import { watchFolders } from '../base/watch-folders.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Config, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { startServer } from './serve.js';
+import { type Config, loadConfig } from '../config/config.js';
+import { createLogger } from '../base/log.js';
+import { startServer } from '../server/server.js';
 
 function watchConfigFile(file: string, onChange: () => void): void {
-  // Watch the folder: a mounted ConfigMap is updated by swapping a symlink, which a file watch would miss.
-  let timer: NodeJS.Timeout | undefined;
   let last = fs.readFileSync(file, 'utf8');
-  const w = fs.watch(path.dirname(path.resolve(file)), () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      let now: string;
-      try {
-        now = fs.readFileSync(file, 'utf8');
-      } catch {
-        return onChange(); // a missing file is an invalid config: reported by the reload
-      }
-      if (now === last) return;
-      last = now;
-      onChange();
-    }, 200);
-  });
-  w.unref();
+  const changed = (): void => {
+    let now: string;
+    try {
+      now = fs.readFileSync(file, 'utf8');
+    } catch {
+      return onChange(); // a missing file is an invalid config: reported by the reload
+    }
+    if (now === last) return;
+    last = now;
+    onChange();
+  };
+  watchFolders([path.dirname(path.resolve(file))], changed, { debounceMs: 200, unref: true });
 }
 
 export async function serve(argv: string[]): Promise<number> {

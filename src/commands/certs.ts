@@ -5,10 +5,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Config, ConfigError } from '../config.js';
+import { type Config, ConfigError } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import { ApiRequestError, apiRequest } from '../kube/request.js';
-import { type KeyPair, makeCA, makeServingCert, parseHosts } from './x509.js';
+import { type KeyPair, makeCA, makeServingCert, parseHosts } from '../certs/x509.js';
 
 const CA_YEARS = 10;
 const DAY_MS = 86_400_000;
@@ -109,7 +109,10 @@ export async function patchCABundle(kubeconfig: string | undefined, name: string
   return `patched caBundle of mutatingwebhookconfiguration/${name} (${webhooks.map((w) => w.name).join(', ')})`;
 }
 
-export async function certsCommand(config: Config): Promise<void> {
+/** The settings `certs` reads. */
+export type CertsConfig = Pick<Config, 'out' | 'hosts' | 'validDays' | 'patchWebhook' | 'kubeconfig'>;
+
+export async function certsCommand(config: CertsConfig): Promise<void> {
   const result = writeCerts(config);
   for (const line of result.lines) console.log(line);
   if (config.patchWebhook) console.log(await patchCABundle(config.kubeconfig, config.patchWebhook, result.ca.cert));

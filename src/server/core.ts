@@ -1,20 +1,25 @@
 // The serving core built from one configuration: source → state → index → handlers (cluster, forwarder, loop
 // detector). A configuration reload builds a new core and swaps it in; the listeners outlive it.
 import os from 'node:os';
-import type { ClusterState } from './cluster/state.js';
-import { ConfigError, type Config, type ListenAddress } from './config.js';
-import type { Reply } from './dns/message.js';
-import { ResponseCache } from './forward/cache.js';
-import { Forwarder } from './forward/forwarder.js';
-import { LoopDetector } from './forward/loop.js';
-import { UpstreamConfigError, addressText, parseStubDomain, resolveUpstreams } from './forward/upstreams.js';
-import type { Logger } from './log.js';
-import { parseIP } from './records/ip.js';
-import { ZoneIndex } from './records/zone-index.js';
-import { ClusterHandler } from './resolve/cluster.js';
-import type { Handler } from './resolve/handler.js';
-import { shuffleAddresses } from './resolve/loadbalance.js';
-import { type Source, startSource } from './sources/index.js';
+import type { ClusterState } from '../cluster/state.js';
+import { ConfigError, UpstreamConfigError } from '../base/errors.js';
+import type { Config, ListenAddress } from '../config/config.js';
+import { RCODE_NAMES } from '../dns/constants.js';
+import type { Reply } from '../dns/message.js';
+import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
+import { ResponseCache } from '../forward/cache.js';
+import { Forwarder } from '../forward/forwarder.js';
+import { LoopDetector } from '../forward/loop.js';
+import { resolveUpstreams } from '../forward/upstreams.js';
+import { addressText, isLoopback, stubDomainText } from '../net/address.js';
+import { type Clock, systemClock } from '../base/clock.js';
+import type { Logger } from '../base/log.js';
+import { parseIP } from '../net/ip.js';
+import { ZoneIndex } from '../records/zone-index.js';
+import { ClusterHandler } from '../resolve/cluster.js';
+import type { Handler } from '../resolve/handler.js';
+import { shuffleAddresses } from '../resolve/loadbalance.js';
+import { type Source, dnsKinds, startSource, waitForSync } from '../sources/index.js';
 
 export interface Core {
   config: Config;
@@ -23,6 +28,8 @@ export interface Core {
   source: Source;
   forwarder: Forwarder | undefined;
   loop: LoopDetector | undefined;
+  /** coredns_proxy_request_duration_seconds, per upstream and rcode (a new one with each core, as the forwarder). */
+  proxyDuration: PlainHistogram | undefined;
   handlers: Handler[];
   transform: ((reply: Reply) => Reply) | undefined;
   stop(): void;
@@ -31,11 +38,12 @@ export interface Core {
 export interface CoreHooks {
   onProgrammed?: (serviceKind: string, seconds: number) => void;
   extraHandlers?: Handler[];
+  /** Cache lifetimes, health checks and loop probes run on it (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** The addresses NS and ns.dns.<zone> answer with: what we listen on, without loopback (as CoreDNS). */
 export function localAddresses(listen: ListenAddress): string[] {
-  const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
   if (listen.host !== '' && listen.host !== '0.0.0.0' && listen.host !== '::') {
     const ip = parseIP(listen.host);
     return ip && !isLoopback(ip.text) ? [ip.text] : [];
@@ -48,7 +56,7 @@ export function localAddresses(listen: ListenAddress): string[] {
 }
 
 /** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
-function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; loop: LoopDetector } | undefined {
+function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder: Forwarder; loop: LoopDetector; proxyDuration: PlainHistogram } | undefined {
   if (config.noForward) return undefined;
   let upstreams;
   try {
@@ -66,11 +74,12 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
     negativeTtl: config.cacheNegativeTtl,
     servfailTtl: config.cacheServfailTtl,
     staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
-  });
-  const loop = new LoopDetector(log.child({ component: 'loop' }));
+  }, () => clock.now());
+  const loop = new LoopDetector(log.child({ component: 'loop' }), clock);
+  const proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
   const forwarder = new Forwarder(
     upstreams,
-    config.stubDomains.map(parseStubDomain),
+    config.stubDomains,
     {
       policy: config.policy,
       tryTimeoutMs: config.upstreamTimeout,
@@ -78,20 +87,22 @@ function createForwarder(config: Config, log: Logger): { forwarder: Forwarder; l
       maxConcurrent: config.maxConcurrent,
       maxFails: config.maxFails,
       healthCheckMs: config.healthCheckInterval,
+      clock,
+      onExchange: (to, rcode, seconds) => proxyDuration.observe(['forward', to, RCODE_NAMES[rcode] ?? String(rcode)], seconds),
     },
     cache,
     log.child({ component: 'forward' }),
     loop,
   );
-  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains });
-  return { forwarder, loop };
+  log.info('forwarding', { upstreams: upstreams.map(addressText), policy: config.policy, stubDomains: config.stubDomains.map(stubDomainText) });
+  return { forwarder, loop, proxyDuration };
 }
 
 export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = {}): Promise<Core> {
-  const forwarding = createForwarder(config, log);
+  const forwarding = createForwarder(config, log, hooks.clock ?? systemClock);
   let started: { state: ClusterState; source: Source };
   try {
-    started = await startSource(config, log, { watch: true, onProgrammed: hooks.onProgrammed });
+    started = await startSource(config, log, { watch: true, kinds: dnsKinds(config.pods), onProgrammed: hooks.onProgrammed });
   } catch (err) {
     forwarding?.forwarder.close();
     throw err;
@@ -116,6 +127,7 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     source,
     forwarder: forwarding?.forwarder,
     loop: forwarding?.loop,
+    proxyDuration: forwarding?.proxyDuration,
     handlers: [...(forwarding ? [forwarding.loop.handle] : []), cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])],
     transform: config.loadbalance === 'round_robin' ? shuffleAddresses : undefined,
     stop: () => {
@@ -123,4 +135,24 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
       forwarding?.forwarder.close();
     },
   };
+}
+
+/**
+ * The first full list makes a lot of short-lived garbage (response text, API objects) that V8 would otherwise keep
+ * mapped for a long time: with --expose-gc (set by the bin), one full collection right after the sync gives it back.
+ */
+function releaseMemory(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Waits for the first sync up to `syncTimeout` (CoreDNS startup_timeout), then logs it whenever it happens. */
+export async function awaitSync(core: Core, log: Logger): Promise<void> {
+  const t0 = Date.now();
+  const done = (): void => {
+    log.info('initial sync done', { ms: Date.now() - t0, ...core.state.counts(), names: core.index.recordCount() });
+    releaseMemory();
+  };
+  if (await waitForSync(core.source, core.config.syncTimeout * 1000)) return done();
+  log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });
+  void core.source.whenSynced().then(done);
 }

@@ -1,0 +1,91 @@
+// The replay module on its own: which queries it keys, that a replay equals the full path's bytes with the
+// client's ID, RD and CD, that forwarded answers count their TTLs down on a fake clock, and when entries go.
+import assert from 'node:assert/strict';
+import { decodeQuery } from '../../../src/dns/decode.js';
+import { encodeReply } from '../../../src/dns/encode.js';
+import type { Query, Reply } from '../../../src/dns/message.js';
+import { ReplayCache, replayQuestion, replayableForGeneration } from '../../../src/dns/replay.js';
+import { buildQuery } from '../../helpers/dns-client.js';
+
+const A = (name: string, ttl: number, address: string): Reply['answer'][number] => ({ name, type: 1, ttl, address, bytes: Uint8Array.from(address.split('.').map(Number)) });
+const answer = (name: string, ttl = 5): Reply => ({ rcode: 0, authoritative: true, answer: [A(name, ttl, '10.0.0.1')], authority: [], additional: [], source: 'cluster' });
+
+function decoded(packet: Buffer): Query {
+  const d = decodeQuery(packet);
+  assert.equal(d.kind, 'query');
+  return (d as { query: Query }).query;
+}
+
+describe('dns/replay', () => {
+  it('keys plain lower-case queries and sends everything else down the full path', () => {
+    assert.ok(replayQuestion(buildQuery('web.demo.svc.cluster.local', 1, {})));
+    assert.equal(replayQuestion(buildQuery('web.demo.svc.cluster.local', 1, { edns: 1232, dnssecOk: true }))?.dnssecOk, true);
+    assert.equal(replayQuestion(buildQuery('Web.demo.svc.cluster.local', 1, {})), undefined, 'upper case: 0x20 clients');
+    const reply = buildQuery('a.b', 1, {});
+    reply[2]! |= 0x80;
+    assert.equal(replayQuestion(reply), undefined, 'QR set');
+    assert.equal(replayQuestion(buildQuery('a.b', 1, {}).subarray(0, 14)), undefined, 'cut short');
+    const withTrailer = Buffer.concat([buildQuery('a.b', 1, {}), Buffer.from([0])]);
+    assert.equal(replayQuestion(withTrailer), undefined, 'bytes after the question');
+    const edns = replayQuestion(buildQuery('a.b', 1, { edns: 1232 }));
+    const plain = replayQuestion(buildQuery('a.b', 1, {}));
+    assert.notEqual(edns?.key, plain?.key, 'EDNS and DO are part of the key');
+  });
+
+  it('replays the bytes the encoder wrote, with the ID, RD and CD of each new query', () => {
+    const cache = new ReplayCache(10, () => 0);
+    const first = buildQuery('web.demo.svc.cluster.local', 1, { id: 1, edns: 1232 });
+    const q = replayQuestion(first)!;
+    const query = decoded(first);
+    cache.remember(query, q, [answer(query.name)], undefined, 7);
+    const again = buildQuery('web.demo.svc.cluster.local', 1, { id: 4242, edns: 1232, rd: false });
+    again[3]! |= 0x10; // CD
+    const hit = cache.hit(again, replayQuestion(again)!, 7, true)!;
+    assert.ok(hit);
+    assert.equal(hit.entry.source, 'cluster');
+    assert.deepEqual(hit.bytes, encodeReply(decoded(again), answer(query.name), { maxSize: 1232, advertisedPayload: 1232 }));
+    assert.equal(cache.hit(again, replayQuestion(again)!, 8, true), undefined, 'a new generation forgets everything');
+    assert.equal(cache.size, 0);
+  });
+
+  it('counts the TTLs of a forwarded answer down on the clock and forgets it when its time is up', () => {
+    let now = 1_000_000;
+    const cache = new ReplayCache(10, () => now);
+    const packet = buildQuery('replay.example', 1, { id: 9 });
+    const q = replayQuestion(packet)!;
+    const forwarded: Reply = { ...answer('replay.example', 100), authoritative: false, source: 'cache' };
+    cache.remember(decoded(packet), q, [forwarded], 2, 0);
+    const ttl = (): number | undefined => cache.hit(packet, q, 0, true)?.bytes.readUInt32BE(packet.length + 2 + 2 + 2);
+    assert.equal(ttl(), 100);
+    now += 1999;
+    assert.equal(ttl(), 99);
+    assert.equal(cache.hit(packet, q, 0, true)?.entry.source, 'cache', 'a replayed forwarded answer is a cache hit');
+    now += 1;
+    assert.equal(ttl(), undefined, 'after replayFor seconds: the full path again');
+  });
+
+  it('does not replay what would not fit the client, nor truncated or unusual answers', () => {
+    const cache = new ReplayCache(10, () => 0);
+    const many: Reply = { ...answer('big.example'), answer: Array.from({ length: 40 }, (_, i) => A('big.example', 5, `10.0.0.${i}`)) };
+    const udp = buildQuery('big.example', 1, {});
+    cache.remember(decoded(udp), replayQuestion(udp)!, [many], undefined, 0);
+    assert.equal(cache.hit(udp, replayQuestion(udp)!, 0, true), undefined, 'over 512 bytes on UDP: the full path truncates');
+    assert.ok(cache.hit(udp, replayQuestion(udp)!, 0, false), 'TCP has room');
+    assert.equal(replayableForGeneration({ ...answer('x'), truncated: true }), false);
+    assert.equal(replayableForGeneration({ ...answer('x'), source: 'forward' }), false);
+    assert.equal(replayableForGeneration({ ...answer('x'), ede: { code: 14, text: 'not ready' } }), false);
+    assert.equal(replayableForGeneration({ ...answer('x'), rcode: 2 }), false);
+    assert.equal(replayableForGeneration(answer('x')), true);
+  });
+
+  it('drops the oldest tenth when full', () => {
+    const cache = new ReplayCache(10, () => 0);
+    for (let i = 0; i < 11; i++) {
+      const p = buildQuery(`n${i}.example`, 1, {});
+      cache.remember(decoded(p), replayQuestion(p)!, [answer(`n${i}.example`)], undefined, 0);
+    }
+    assert.equal(cache.size, 10);
+    const first = buildQuery('n0.example', 1, {});
+    assert.equal(cache.hit(first, replayQuestion(first)!, 0, true), undefined);
+  });
+});
