@@ -127,8 +127,11 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
   };
 }
 
-/** The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates). */
-export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, maxSize: number, now: number): Buffer | undefined {
+/**
+ * The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates).
+ * `now` is asked only for entries whose TTLs count down.
+ */
+export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, maxSize: number, now: () => number): Buffer | undefined {
   const body = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
   const size = q.end + body.length + (q.edns ? 11 : 0);
   if (size > maxSize) return undefined;
@@ -145,7 +148,7 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
   out[11] = ar & 0xff;
   body.copy(out, q.end);
   if (e.ttl) {
-    const elapsed = Math.floor((now - e.ttl.storedAt) / 1000);
+    const elapsed = Math.floor((now() - e.ttl.storedAt) / 1000);
     const { offsets, base } = e.ttl;
     for (let i = 0; i < offsets.length; i++) out.writeUInt32BE(Math.max(0, base[i]! - elapsed), q.end + offsets[i]!);
   }
@@ -181,7 +184,7 @@ export class ReplayCache {
   hit(packet: Buffer, q: ReplayQuestion, generation: number, udp: boolean): ReplayHit | undefined {
     const e = this.get(q.key, generation);
     if (!e) return undefined;
-    const bytes = replayBytes(packet, q, e, udp ? Math.min(q.udpSize, MAX_UDP_PAYLOAD) : Infinity, this.now());
+    const bytes = replayBytes(packet, q, e, udp ? Math.min(q.udpSize, MAX_UDP_PAYLOAD) : Infinity, this.now);
     return bytes ? { bytes, entry: e, dnssecOk: q.dnssecOk } : undefined;
   }
 
