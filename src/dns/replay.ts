@@ -5,7 +5,7 @@
 // counts, appends the cached sections and an OPT if the query had one: no decoding, no lookup, no encoding.
 // Anything unusual — upper-case letters (0x20 clients), compression in the question, extra records, another
 // opcode — takes the full path. Nothing outside dns/ reads or writes header bits; the pipeline sees a typed hit.
-import { HEADER_SIZE, MAX_UDP_PAYLOAD, Rcode, RRType } from './constants.js';
+import { Flag, HEADER_SIZE, MAX_UDP_PAYLOAD, Rcode, RRType } from './constants.js';
 import { encodeReply } from './encode.js';
 import type { Query, Reply, ReplySource } from './message.js';
 import { ttlOffsets } from './ttl-offsets.js';
@@ -114,7 +114,8 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
   return {
     variants,
     next: 0,
-    flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef),
+    // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
+    flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (replayFor !== undefined ? Flag.AA : 0),
     an: header.readUInt16BE(6),
     ns: header.readUInt16BE(8),
     ar: header.readUInt16BE(10) - (q.edns ? 1 : 0),

@@ -170,7 +170,9 @@ export class Forwarder {
       source,
       ...(maxAge > 0 ? { replayFor: maxAge } : {}),
       rcode: e.rcode,
-      authoritative: false,
+      // As CoreDNS: a relayed answer keeps the upstream's AA bit; one served from the cache always has it set
+      // (its cache sets AA on every hit, because some stub resolvers drop non-authoritative answers).
+      authoritative: source === 'cache' || (e.flags & Flag.AA) !== 0,
       recursionAvailable: (e.flags & Flag.RA) !== 0,
       authenticData: (e.flags & Flag.AD) !== 0 && q.dnssecOk,
       ...view,

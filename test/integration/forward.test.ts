@@ -72,10 +72,11 @@ describe('forwarding and cache', function () {
     const first = await dig(s.port, 'www.example.test', 'A');
     assert.equal(first.status, 'NOERROR');
     assert.deepEqual(first.answer, ['www.example.test. 300 IN A 192.0.2.10']);
-    assert.ok(!first.flags.includes('aa'), 'a relayed answer is not authoritative');
+    assert.ok(first.flags.includes('aa'), "a relayed answer keeps the upstream's AA (NSD is authoritative), as CoreDNS's forward does");
     clock.advance(1100);
     const second = await dig(s.port, 'WWW.example.TEST', 'A');
     assert.match(second.answer[0]!, /^WWW\.example\.TEST\. 299 IN A 192\.0\.2\.10$/);
+    assert.ok(second.flags.includes('aa'), "a cache hit is authoritative, as CoreDNS's cache makes it");
     assert.equal(upstreamOf(s).stats.queries, 1 + 1 /* loop probe */);
     assert.equal(s.forwarder!.cache.stats.hits.success, 1);
   });
