@@ -114,7 +114,7 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
   return {
     variants,
     next: 0,
-    // A replayed forwarded answer is a cache hit, and CoreDNS's cache sets AA on every hit (Forwarder.replyFrom).
+    // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
     flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (replayFor !== undefined ? Flag.AA : 0),
     an: header.readUInt16BE(6),
     ns: header.readUInt16BE(8),
@@ -128,8 +128,11 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
   };
 }
 
-/** The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates). */
-export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, maxSize: number, now: number): Buffer | undefined {
+/**
+ * The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates).
+ * `now` is asked only for entries whose TTLs count down.
+ */
+export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, maxSize: number, now: () => number): Buffer | undefined {
   const body = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
   const size = q.end + body.length + (q.edns ? 11 : 0);
   if (size > maxSize) return undefined;
@@ -146,7 +149,7 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
   out[11] = ar & 0xff;
   body.copy(out, q.end);
   if (e.ttl) {
-    const elapsed = Math.floor((now - e.ttl.storedAt) / 1000);
+    const elapsed = Math.floor((now() - e.ttl.storedAt) / 1000);
     const { offsets, base } = e.ttl;
     for (let i = 0; i < offsets.length; i++) out.writeUInt32BE(Math.max(0, base[i]! - elapsed), q.end + offsets[i]!);
   }
@@ -182,7 +185,7 @@ export class ReplayCache {
   hit(packet: Buffer, q: ReplayQuestion, generation: number, udp: boolean): ReplayHit | undefined {
     const e = this.get(q.key, generation);
     if (!e) return undefined;
-    const bytes = replayBytes(packet, q, e, udp ? Math.min(q.udpSize, MAX_UDP_PAYLOAD) : Infinity, this.now());
+    const bytes = replayBytes(packet, q, e, udp ? Math.min(q.udpSize, MAX_UDP_PAYLOAD) : Infinity, this.now);
     return bytes ? { bytes, entry: e, dnssecOk: q.dnssecOk } : undefined;
   }
 

@@ -3,7 +3,7 @@
 import { CLASSIC_UDP_SIZE, MAX_UDP_PAYLOAD, Rcode } from '../dns/constants.js';
 import { decodeQuery } from '../dns/decode.js';
 import { encodeReply } from '../dns/encode.js';
-import type { Client, Proto, QueryEvent } from '../dns/exchange.js';
+import type { Client, Proto, QueryEvent, ReplayedEvent } from '../dns/exchange.js';
 import type { Query, Reply } from '../dns/message.js';
 import { type ReplayCache, replayQuestion, replayableForGeneration } from '../dns/replay.js';
 import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
@@ -28,7 +28,7 @@ export interface FastPath {
 export interface PipelineOptions {
   handlers: Handler[];
   fastPath?: FastPath;
-  /** Called once per answered query, replayed or not (metrics, query log); must be cheap. */
+  /** Called once per answered query, replayed or not (metrics, query log); must be cheap and keep nothing of the event. */
   observe?: (e: QueryEvent) => void;
   /** Applied to every reply before encoding (e.g. load balancing), never to the cached original. */
   transform?: (reply: Reply) => Reply;
@@ -42,6 +42,11 @@ export class Pipeline {
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
   inFlight = 0;
   private drainWaiters: Array<() => void> = [];
+  /**
+   * The event of every replay, filled in place: a replay allocates nothing but its reply. Observers read it during
+   * the call and keep nothing of it (the contract of `observe`).
+   */
+  private readonly replayed: ReplayedEvent = { kind: 'replayed', hit: undefined as never, proto: 'udp', client: UNKNOWN_CLIENT, started: 0n, requestSize: 0, size: 0 };
 
   constructor(private readonly opts: PipelineOptions) {}
 
@@ -99,7 +104,17 @@ export class Pipeline {
       const hit = fast.cache.hit(packet, fq, generation, proto === 'udp');
       if (hit) {
         this.stats.queries++;
-        this.opts.observe?.({ kind: 'replayed', hit, proto, client, started, requestSize: packet.length, size: hit.bytes.length });
+        const observe = this.opts.observe;
+        if (observe) {
+          const e = this.replayed;
+          e.hit = hit;
+          e.proto = proto;
+          e.client = client;
+          e.started = started;
+          e.requestSize = packet.length;
+          e.size = hit.bytes.length;
+          observe(e);
+        }
         return hit.bytes;
       }
     }

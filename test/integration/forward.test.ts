@@ -121,10 +121,11 @@ describe('forwarding and cache', function () {
     const a = await dig(s.port, 'www.example.test', 'A');
     assert.equal(a.status, 'SERVFAIL');
     const before = silent.queries.length;
-    const t0 = Date.now();
     const b = await dig(s.port, 'www.example.test', 'A');
     assert.equal(b.status, 'SERVFAIL');
-    assert.ok(Date.now() - t0 < 150, 'the repeat is answered from the cache');
+    // From the cache, not after another upstream timeout: counted as a SERVFAIL hit (a wall-clock window here
+    // failed on a loaded machine, where dig itself can take longer than the bound).
+    assert.equal(s.forwarder!.cache.stats.hits.servfail, 1, 'the repeat is answered from the cache');
     assert.equal(silent.queries.length, before);
   });
 

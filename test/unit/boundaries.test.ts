@@ -99,6 +99,14 @@ describe('layer boundaries (imports of src/)', () => {
     assert.deepEqual(cycles, []);
   });
 
+  it('no file outside dns/ reads or writes DNS words by offset (a heuristic for header bits)', () => {
+    const offenders = fs
+      .readdirSync(SRC, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.startsWith(`dns${path.sep}`))
+      .filter((f) => /\.(read|write)UInt(16|32)BE\(|[&|]\s*0x8000\b/.test(fs.readFileSync(path.join(SRC, f), 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('the shared test harness does not import bench/', () => {
     const bad = [...importsOf(path.join('test', 'helpers')), ...importsOf(path.join('test', 'cluster'))].filter((i) => i.target?.startsWith('bench' + path.sep));
     assert.equal(list(bad), '');

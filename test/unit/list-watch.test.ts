@@ -1,6 +1,7 @@
 // The list/watch loop against a small fake API server that can end watches, answer 410 (as a status and as
 // an ERROR event), reset connections, fail lists and stall. The real API server cannot be made to do these
 // on demand; the integration tests cover the happy path against it.
+import { ManualClock } from '../helpers/clock.js';
 import { eventually } from '../helpers/eventually.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -187,6 +188,23 @@ describe('ListWatch against a fake API server', () => {
     await eventually(3000, 'sync after failures', () => w.status.synced);
     assert.equal(api.lists, 4);
     assert.deepEqual(calls, ['replace a']);
+  });
+
+  it('backs off on the clock between failed lists: nothing until the backoff has passed, doubling up to the cap', async () => {
+    api.put('a');
+    api.listFailures = 3;
+    const clock = new ManualClock();
+    const w = startWatch({ ...FAST, minBackoffMs: 1000, maxBackoffMs: 1500, clock });
+    await eventually(3000, 'the first list', () => api.lists === 1 && clock.pending === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(api.lists, 1, 'no retry while the clock stands still');
+    clock.advance(1000); // the first delay is 500-1000 ms (jitter)
+    await eventually(3000, 'the second list', () => api.lists === 2 && clock.pending === 1);
+    clock.advance(1500); // then 750-1500, then capped
+    await eventually(3000, 'the third list', () => api.lists === 3 && clock.pending === 1);
+    clock.advance(1500);
+    await eventually(3000, 'synced', () => w.status.synced);
+    assert.equal(api.lists, 4);
   });
 
   it('detects a stalled watch (no bytes past its timeout) and restarts it', async () => {
