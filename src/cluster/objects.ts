@@ -63,6 +63,30 @@ export interface PodInfo {
   ip: string;
 }
 
+/**
+ * What --autopath keeps of a Pod (cluster/pod-addresses.ts): who an address belongs to, and whether that pod's
+ * search path is the kubelet's ClusterFirst one. A few dozen bytes instead of the kilobytes of a V1Pod.
+ */
+export interface PodAddressInfo {
+  uid: string;
+  namespace: string;
+  /** Canonical status.podIPs (both families on a dual-stack pod). */
+  ips: string[];
+  /** spec.hostNetwork: the pod shares its node's addresses, so an address says nothing about who asked. */
+  hostNetwork: boolean;
+  /** Canonical status.hostIPs: node addresses, never attributed to a pod. */
+  hostIPs: string[];
+  /**
+   * The pod's resolv.conf search line is exactly the kubelet's ClusterFirst one: dnsPolicy ClusterFirst (the
+   * default) or ClusterFirstWithHostNet, and no dnsConfig.searches of its own.
+   */
+  clusterFirstSearch: boolean;
+  /** metadata.creationTimestamp, ms since the epoch (NaN when absent). */
+  createdAt: number;
+  /** The newest metadata.managedFields time: when the API server wrote this version (ms; NaN when absent). */
+  writtenAt: number;
+}
+
 export type ObjectKind = 'Service' | 'EndpointSlice' | 'Namespace' | 'Pod';
 
 /** The label that ties an EndpointSlice to its Service. */

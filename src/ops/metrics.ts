@@ -28,6 +28,8 @@ export interface MetricSources {
     proxyDuration: PlainHistogram | undefined;
     watches: Array<{ kind: string; status: ListWatchStatus }>;
     synced: boolean;
+    /** --autopath outcomes, when it is on. */
+    autopath: Record<string, number> | undefined;
     zones: string[];
   };
   programming: PlainHistogram;
@@ -186,6 +188,9 @@ function clusterDnsMetrics(src: MetricSources): Metric[] {
     custom('cluster_dns_malformed_queries_total', 'Queries answered FORMERR, NOTIMP or BADVERS.', 'counter', () => [{ labels: {}, value: src.pipeline().malformed }]),
     custom('cluster_dns_upstream_mismatched_replies_total', 'Upstream replies ignored because their ID or question did not match.', 'counter', () =>
       (fwd()?.groups() ?? []).flatMap((g) => g.upstreams.map((u) => ({ labels: { to: u.name }, value: u.stats.mismatched }))),
+    ),
+    custom('cluster_dns_autopath_total', 'Queries in the cluster zones seen by --autopath, by outcome: the search finished (completed, nodata, nxdomain, failed), not needed (exists), or why it was refused.', 'counter', () =>
+      Object.entries(src.core().autopath ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
     ),
     custom('cluster_dns_forward_coalesced_total', 'Queries answered by another identical query already in flight.', 'counter', () => {
       const f = fwd();
