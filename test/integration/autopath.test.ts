@@ -9,21 +9,12 @@ import { createTestNamespace, getControlPlane, kubeConfigFor, type ControlPlane 
 import { dig } from '../helpers/dig.js';
 import { eventually } from '../helpers/eventually.js';
 import { Kube } from '../helpers/kube.js';
-import { type Nsd, startNsd } from '../helpers/nsd.js';
+import { EXAMPLE_ZONE, type Nsd, startNsd } from '../helpers/nsd.js';
 import { parsePrometheus, sample } from '../helpers/prometheus.js';
 import type { TestServer } from '../helpers/server.js';
 import { loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/base/log.js';
 import { startServer } from '../../src/server/server.js';
-
-const ZONE = `$ORIGIN example.test.
-$TTL 300
-@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
-@ IN NS ns.example.test.
-ns IN A 127.0.0.1
-www IN A 192.0.2.10
-www IN AAAA 2001:db8::10
-`;
 
 const POD_IP = '127.0.0.21';
 const OTHER_NS_IP = '127.0.0.22';
@@ -69,7 +60,7 @@ describe('autopath against a real API server, forwarding to NSD', function () {
     kube = new Kube(kubeConfigFor(cp));
     ns = await createTestNamespace(cp, 'autopath');
     other = await createTestNamespace(cp, 'autopath-other');
-    nsd = await startNsd({ 'example.test': ZONE });
+    nsd = await startNsd({ 'example.test': EXAMPLE_ZONE });
     await kube.createReadyPod(ns, 'client', POD_IP);
     await kube.createReadyPod(other, 'elsewhere', OTHER_NS_IP);
     await kube.core.createNamespacedPod({
