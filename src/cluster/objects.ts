@@ -65,7 +65,8 @@ export interface PodInfo {
 
 /**
  * What --autopath keeps of a Pod (cluster/pod-addresses.ts): who an address belongs to, and whether that pod's
- * search path is the kubelet's ClusterFirst one. A few dozen bytes instead of the kilobytes of a V1Pod.
+ * search path is the kubelet's ClusterFirst one. About 1 KB per pod with its indexes (measured: 10 MB at 10,000
+ * pods), where the parsed V1Pods would take several times that.
  */
 export interface PodAddressInfo {
   uid: string;
