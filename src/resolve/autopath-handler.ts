@@ -60,6 +60,11 @@ export class AutopathHandler {
     });
   };
 
+  /** For /metrics: pods known with an address, and the Pod watch's recent lag in seconds. */
+  gauges(): { pods: number; lagSeconds: number } {
+    return { pods: this.opts.addresses.size, lagSeconds: this.opts.addresses.watchLagMs() / 1000 };
+  }
+
   /** Why autopath is off for every client right now, for /ready's body; undefined while it works. */
   health(): string | undefined {
     const w = this.opts.watch?.();

@@ -154,5 +154,9 @@ describe('autopath against a real API server, forwarding to NSD', function () {
     const family = (await counts(on)).find((f) => f.name === 'cluster_dns_autopath_total')!;
     assert.ok(family.samples.length >= 16, 'a series per outcome, zero or not');
     assert.equal((await counts(off)).find((f) => f.name === 'cluster_dns_autopath_total')?.samples.length ?? 0, 0, 'none without autopath');
+    const m = await counts(on);
+    assert.ok(sample(m, 'cluster_dns_autopath_pods') >= 4, 'the test pods are in the projection');
+    const lag = sample(m, 'cluster_dns_autopath_watch_lag_seconds');
+    assert.ok(lag >= 0 && lag < 10, `watch lag ${lag} s`);
   });
 });
