@@ -35,7 +35,7 @@ const COREDNS_HEALTH = ':8080';
 const COREDNS_READY = ':8181';
 
 const REASONS: Record<string, string> = {
-  autopath: 'not supported: clients walk their search path themselves',
+  autopath: 'differs: --autopath refuses where it is unsure of the client (docs/dns-behaviour.md); set autopath: true to choose it',
   hosts: 'not supported: no static records',
   file: 'not supported: no zone files are served',
   auto: 'not supported: no zone files are served',

@@ -88,6 +88,11 @@ export interface Reply {
    * counting its TTLs down. Cluster answers need no lifetime: they are replayed until the index changes.
    */
   replayFor?: number;
+  /**
+   * The answer depends on who asked (--autopath): the fast path never stores it, so every client's query is
+   * decided afresh.
+   */
+  perClient?: boolean;
 }
 
 /** The part of the server that produced a reply: the cluster zones, an upstream, the forward cache, the loop detector. */

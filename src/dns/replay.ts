@@ -76,7 +76,7 @@ export function replayQuestion(buf: Buffer): ReplayQuestion | undefined {
 
 /** An authoritative answer the full path would encode identically until the index changes. */
 export function replayableForGeneration(reply: Reply): boolean {
-  return reply.source === 'cluster' && reply.authoritative && !reply.truncated && !reply.ede && (reply.rcode === Rcode.NOERROR || reply.rcode === Rcode.NXDOMAIN);
+  return reply.source === 'cluster' && !reply.perClient && reply.authoritative && !reply.truncated && !reply.ede && (reply.rcode === Rcode.NOERROR || reply.rcode === Rcode.NXDOMAIN);
 }
 
 /**

@@ -4,7 +4,7 @@ import { ConversionError } from '../base/errors.js';
 export { ConversionError };
 import { parseIP } from '../net/ip.js';
 import { INJECT_ENV_LABEL, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
-import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from '../cluster/objects.js';
+import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodAddressInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from '../cluster/objects.js';
 
 export { INJECT_ENV_LABEL, SERVICE_NAME_LABEL };
 
@@ -131,4 +131,45 @@ export function toPod(o: ApiObject): PodInfo | undefined {
   const parsed = ip ? parseIP(ip) : undefined;
   if (!parsed) return undefined;
   return { namespace, name, ip: parsed.text };
+}
+
+/**
+ * The --autopath projection of a Pod: undefined for pods that hold no address any more (no IP, terminal or
+ * unknown phase, being deleted), so their address stops being attributed to them.
+ */
+export function toPodAddress(o: ApiObject): PodAddressInfo | undefined {
+  const { namespace } = requireName(o, true);
+  const status = obj(o.status);
+  const spec = obj(o.spec);
+  const phase = str(status['phase']);
+  if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Unknown') return undefined;
+  if (o.metadata?.deletionTimestamp) return undefined;
+  const ips = canonicalIPs(status['podIPs'], status['podIP']);
+  if (ips.length === 0) return undefined;
+  const meta = obj(o.metadata);
+  const policy = str(spec['dnsPolicy']) ?? 'ClusterFirst';
+  const searches = arr(obj(spec['dnsConfig'])['searches']);
+  const written = arr(meta['managedFields']).map((f) => Date.parse(str(obj(f)['time']) ?? ''));
+  return {
+    uid: str(meta['uid']) ?? `${namespace}/${o.metadata?.name ?? ''}`,
+    namespace,
+    ips,
+    hostNetwork: spec['hostNetwork'] === true,
+    hostIPs: canonicalIPs(status['hostIPs'], status['hostIP']),
+    clusterFirstSearch: (policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && searches.length === 0,
+    createdAt: Date.parse(str(meta['creationTimestamp']) ?? ''),
+    writtenAt: written.reduce((a, b) => (Number.isNaN(b) ? a : Number.isNaN(a) ? b : Math.max(a, b)), NaN),
+  };
+}
+
+/** `[{ip}]` lists (podIPs, hostIPs) with the singular field as a fallback, canonical, unparseable ones dropped. */
+function canonicalIPs(list: unknown, single: unknown): string[] {
+  const raw = arr(list).map((e) => str(obj(e)['ip']));
+  if (raw.length === 0) raw.push(str(single));
+  const out: string[] = [];
+  for (const r of raw) {
+    const ip = r ? parseIP(r) : undefined;
+    if (ip && !out.includes(ip.text)) out.push(ip.text);
+  }
+  return out;
 }

@@ -62,6 +62,8 @@ class Gone extends Error {}
 
 export interface ListWatchStatus {
   synced: boolean;
+  /** Listed and watching (or about to re-open a watch that ended cleanly); false from a failure to the next list or watch. */
+  connected: boolean;
   restarts: number;
   relists: number;
   lastEventAt: number | undefined;
@@ -74,7 +76,7 @@ export class ListWatch {
   private current: http.ClientRequest | undefined;
   private wake: (() => void) | undefined;
   private readonly synced = new Latch();
-  readonly status: ListWatchStatus = { synced: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
+  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
   private readonly agent: https.Agent | http.Agent;
 
   constructor(
@@ -113,6 +115,7 @@ export class ListWatch {
         await this.watch();
       } catch (err) {
         if (this.stopped) return;
+        this.status.connected = false;
         if (err instanceof Gone) {
           this.log.info('resourceVersion expired (410); relisting', { path: this.path });
           this.resourceVersion = undefined;
@@ -196,6 +199,7 @@ export class ListWatch {
     this.resourceVersion = rv;
     this.status.relists++;
     this.status.lastEventAt = this.clock.now();
+    this.status.connected = true;
     if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
     this.status.synced = true;
     this.synced.open();
@@ -208,6 +212,7 @@ export class ListWatch {
       this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }),
       timeoutSeconds * 1000 + this.opts.stallMarginMs,
     );
+    this.status.connected = true;
     await new Promise<void>((resolve, reject) => {
       let buffered = '';
       let failed = false;

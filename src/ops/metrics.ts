@@ -28,6 +28,8 @@ export interface MetricSources {
     proxyDuration: PlainHistogram | undefined;
     watches: Array<{ kind: string; status: ListWatchStatus }>;
     synced: boolean;
+    /** --autopath outcomes and gauges, when it is on. */
+    autopath: { counts: Record<string, number>; pods: number; lagSeconds: number } | undefined;
     zones: string[];
   };
   programming: PlainHistogram;
@@ -187,6 +189,17 @@ function clusterDnsMetrics(src: MetricSources): Metric[] {
     custom('cluster_dns_upstream_mismatched_replies_total', 'Upstream replies ignored because their ID or question did not match.', 'counter', () =>
       (fwd()?.groups() ?? []).flatMap((g) => g.upstreams.map((u) => ({ labels: { to: u.name }, value: u.stats.mismatched }))),
     ),
+    custom('cluster_dns_autopath_total', 'Queries in the cluster zones seen by --autopath, by outcome: the search finished (completed, nodata, nxdomain, failed), not needed (exists), or why it was refused.', 'counter', () =>
+      Object.entries(src.core().autopath?.counts ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
+    ),
+    custom('cluster_dns_autopath_pods', 'Pods with an address in the --autopath client projection.', 'gauge', () => {
+      const a = src.core().autopath;
+      return a ? [{ labels: {}, value: a.pods }] : [];
+    }),
+    custom('cluster_dns_autopath_watch_lag_seconds', 'How far behind the API server the Pod watch has been in the last minute or two (--autopath).', 'gauge', () => {
+      const a = src.core().autopath;
+      return a ? [{ labels: {}, value: a.lagSeconds }] : [];
+    }),
     custom('cluster_dns_forward_coalesced_total', 'Queries answered by another identical query already in flight.', 'counter', () => {
       const f = fwd();
       return f ? [{ labels: {}, value: f.stats.coalesced }] : [];

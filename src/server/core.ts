@@ -16,6 +16,8 @@ import { type Clock, systemClock } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 import { parseIP } from '../net/ip.js';
 import { ZoneIndex } from '../records/zone-index.js';
+import { PodAddresses } from '../cluster/pod-addresses.js';
+import { AutopathHandler } from '../resolve/autopath-handler.js';
 import { ClusterHandler } from '../resolve/cluster.js';
 import type { Handler } from '../resolve/handler.js';
 import { shuffleAddresses } from '../resolve/loadbalance.js';
@@ -31,6 +33,8 @@ export interface Core {
   /** coredns_proxy_request_duration_seconds, per upstream and rcode (a new one with each core, as the forwarder). */
   proxyDuration: PlainHistogram | undefined;
   handlers: Handler[];
+  /** --autopath's handler (its counts and health), when on. */
+  autopath: AutopathHandler | undefined;
   transform: ((reply: Reply) => Reply) | undefined;
   stop(): void;
 }
@@ -99,10 +103,12 @@ function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder
 }
 
 export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = {}): Promise<Core> {
-  const forwarding = createForwarder(config, log, hooks.clock ?? systemClock);
+  const clock = hooks.clock ?? systemClock;
+  const forwarding = createForwarder(config, log, clock);
+  const podAddresses = config.autopath ? new PodAddresses(clock, { reuseWindowMs: config.autopathReuseWindow * 1000 }) : undefined;
   let started: { state: ClusterState; source: Source };
   try {
-    started = await startSource(config, log, { watch: true, kinds: dnsKinds(config.pods), onProgrammed: hooks.onProgrammed });
+    started = await startSource(config, log, { watch: true, kinds: dnsKinds(config.pods), onProgrammed: hooks.onProgrammed, podAddresses });
   } catch (err) {
     forwarding?.forwarder.close();
     throw err;
@@ -120,6 +126,8 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     fallthrough: forwarding ? ['in-addr.arpa', 'ip6.arpa'] : [],
     external: forwarding ? (name, type) => forwarding.forwarder.lookup(name, type) : undefined,
   });
+  const rest = [cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])];
+  const autopath = podAddresses ? createAutopath(config, source, podAddresses, rest, clock) : undefined;
   return {
     config,
     state,
@@ -128,13 +136,27 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     forwarder: forwarding?.forwarder,
     loop: forwarding?.loop,
     proxyDuration: forwarding?.proxyDuration,
-    handlers: [...(forwarding ? [forwarding.loop.handle] : []), cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])],
+    handlers: [...(forwarding ? [forwarding.loop.handle] : []), ...(autopath ? [autopath.handle] : []), ...rest],
+    autopath,
     transform: config.loadbalance === 'round_robin' ? shuffleAddresses : undefined,
     stop: () => {
       source.stop();
       forwarding?.forwarder.close();
     },
   };
+}
+
+/** --autopath in front of `rest`, trusting addresses only while the Pod watch is connected and current. */
+function createAutopath(config: Config, source: Source, addresses: PodAddresses, rest: Handler[], clock: Clock): AutopathHandler {
+  const podWatch = () => source.watches().find((w) => w.kind === 'Pod')?.status;
+  const api = source.watches().length > 0; // the manifests source has no watch: its files are the truth
+  return new AutopathHandler(rest, {
+    zones: config.zones,
+    addresses,
+    watch: api ? () => ({ connected: podWatch()?.connected ?? false, lastError: podWatch()?.lastError }) : undefined,
+    maxLagMs: config.autopathMaxLag * 1000,
+    clock,
+  });
 }
 
 /**

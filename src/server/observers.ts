@@ -64,6 +64,7 @@ export class Observers {
             proxyDuration: core.proxyDuration,
             watches: core.source.watches(),
             synced: core.source.synced(),
+            autopath: core.autopath ? { counts: core.autopath.counts, ...core.autopath.gauges() } : undefined,
             zones: servedZones(config),
           };
         },

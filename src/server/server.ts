@@ -113,7 +113,12 @@ class DnsServer implements RunningServer {
     return (this.stopped ??= this.lameduckThenStop(opts.lameduckMs ?? 0));
   }
 
-  readonly readiness = (): Readiness => readiness({ stopping: this.lifecycle.stopping, source: this.live.core.source, loops: this.live.core.loop?.detected ?? [] });
+  readonly readiness = (): Readiness => readiness({
+      stopping: this.lifecycle.stopping,
+      source: this.live.core.source,
+      loops: this.live.core.loop?.detected ?? [],
+      autopath: this.live.core.autopath?.health(),
+    });
   synced = (): boolean => this.live.core.source.synced();
   get state(): ServerState {
     return this.lifecycle.state;

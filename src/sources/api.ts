@@ -1,8 +1,10 @@
 // The live source: list/watch of Services, EndpointSlices, Namespaces (and Pods for `--pods verified`)
-// from the API server, each converted by the same code as the manifests source.
+// from the API server, each converted by the same code as the manifests source. With --autopath the one Pod
+// watch also feeds the client → pod projection (cluster/pod-addresses.ts), and only it unless pods are verified.
+import type { PodAddresses } from '../cluster/pod-addresses.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { ApiClient } from '../kube/api-client.js';
-import type { ApiObject } from '../kube/convert.js';
+import { type ApiObject, toPodAddress } from '../kube/convert.js';
 import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../kube/list-watch.js';
 import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
 import type { Logger } from '../base/log.js';
@@ -31,6 +33,8 @@ const LIVE_PODS = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Un
 
 export class ApiSource {
   readonly watches: Array<{ kind: ObjectKind; watch: ListWatch }> = [];
+  /** The watches DNS answers from: synced means these are. A Pod watch only for --autopath never holds DNS back. */
+  private readonly gating: ListWatch[] = [];
 
   constructor(
     client: ApiClient,
@@ -42,9 +46,14 @@ export class ApiSource {
       listWatch?: Partial<ListWatchOptions>;
       /** DNS programming latency: an EndpointSlice change observed `seconds` after its trigger time. */
       onProgrammed?: (serviceKind: string, seconds: number) => void;
+      /** --autopath: Pods are watched for this projection (and for the state only when `kinds` has them). */
+      podAddresses?: PodAddresses;
     },
   ) {
-    for (const kind of opts.kinds) {
+    const watched = opts.podAddresses && !opts.kinds.includes('Pod') ? [...opts.kinds, 'Pod' as const] : opts.kinds;
+    for (const kind of watched) {
+      const toState = opts.kinds.includes(kind);
+      const addresses = kind === 'Pod' ? opts.podAddresses : undefined;
       let known = new Set<string>();
       let seen = new Set<string>();
       const safely = (o: ApiObject, what: () => void): void => {
@@ -62,16 +71,22 @@ export class ApiSource {
             if (first) seen = new Set<string>();
             for (const o of items) {
               seen.add(objectKey(o));
-              safely(o, () => applyObject(state, kind, o));
+              if (toState) safely(o, () => applyObject(state, kind, o));
+              if (addresses) safely(o, () => addresses.upsert(objectKey(o), toPodAddress(o)));
             }
             if (!last) return;
-            for (const key of known) if (!seen.has(key)) deleteObject(state, kind, key);
+            for (const key of known) {
+              if (seen.has(key)) continue;
+              if (toState) deleteObject(state, kind, key);
+              addresses?.remove(key);
+            }
             known = seen;
           },
           upsert(o) {
             known.add(objectKey(o));
             seen.add(objectKey(o));
-            safely(o, () => applyObject(state, kind, o));
+            if (toState) safely(o, () => applyObject(state, kind, o));
+            if (addresses) safely(o, () => addresses.upsert(objectKey(o), toPodAddress(o), true));
             if (kind === 'EndpointSlice' && opts.onProgrammed) {
               const trigger = Date.parse(o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION] ?? '');
               if (!Number.isNaN(trigger)) opts.onProgrammed(serviceKindOf(state, o), Math.max(0, Date.now() - trigger) / 1000);
@@ -80,13 +95,15 @@ export class ApiSource {
           remove(o) {
             known.delete(objectKey(o));
             seen.delete(objectKey(o));
-            deleteObject(state, kind, objectKey(o));
+            if (toState) deleteObject(state, kind, objectKey(o));
+            addresses?.remove(objectKey(o));
           },
         },
         log.child({ watch: kind }),
         { ...DEFAULT_LIST_WATCH, ...opts.listWatch, ...(kind === 'Pod' ? { fieldSelector: LIVE_PODS } : {}) },
       );
       this.watches.push({ kind, watch });
+      if (toState) this.gating.push(watch);
     }
   }
 
@@ -95,11 +112,11 @@ export class ApiSource {
   }
 
   synced(): boolean {
-    return this.watches.every(({ watch }) => watch.status.synced);
+    return this.gating.every((watch) => watch.status.synced);
   }
 
   whenSynced(): Promise<void> {
-    return Promise.all(this.watches.map(({ watch }) => watch.whenSynced())).then(() => undefined);
+    return Promise.all(this.gating.map((watch) => watch.whenSynced())).then(() => undefined);
   }
 
   stop(): void {

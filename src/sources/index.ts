@@ -1,6 +1,7 @@
 // Picks and starts the configured source: --manifests (static, watched files) or the API server.
 import { ClusterState } from '../cluster/state.js';
 import type { ObjectKind } from '../cluster/objects.js';
+import type { PodAddresses } from '../cluster/pod-addresses.js';
 import type { Config } from '../config/config.js';
 import { loadApiClient } from '../kube/client.js';
 import type { ListWatchStatus } from '../kube/list-watch.js';
@@ -32,6 +33,8 @@ export interface SourceOptions {
   /** The resources to read from the API server (the manifests source reads whatever its files hold). */
   kinds: readonly ObjectKind[];
   onProgrammed?: (serviceKind: string, seconds: number) => void;
+  /** --autopath's client → pod projection, fed by the Pod watch (the manifests source has none: it stays empty). */
+  podAddresses?: PodAddresses;
 }
 
 export async function startSource(config: SourceConfig, log: Logger, opts: SourceOptions): Promise<{ state: ClusterState; source: Source }> {
@@ -46,7 +49,7 @@ export async function startSource(config: SourceConfig, log: Logger, opts: Sourc
   }
   const state = new ClusterState(false);
   const client = await loadApiClient(config.kubeconfig, { serviceAccountDir: config.serviceAccountDir });
-  const api = new ApiSource(client, state, log.child({ source: 'api' }), { kinds: opts.kinds, onProgrammed: opts.onProgrammed });
+  const api = new ApiSource(client, state, log.child({ source: 'api' }), { kinds: opts.kinds, onProgrammed: opts.onProgrammed, podAddresses: opts.podAddresses });
   api.start();
   return {
     state,

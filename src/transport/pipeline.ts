@@ -129,7 +129,7 @@ export class Pipeline {
     }
     const query = decoded.query;
     this.stats.queries++;
-    const result = this.run(query, 0);
+    const result = this.run(query, client, 0);
     if (result instanceof Promise) {
       this.inFlight++;
       return result
@@ -138,7 +138,7 @@ export class Pipeline {
             const out = this.encode(query, reply, proto, started, client, packet.length);
             // A fresh answer from the forward cache may be replayed; anything else that needed another server
             // (an upstream round trip, ExternalName chasing) is not.
-            if (fast && fq && reply.replayFor) fast.cache.remember(query, fq, fast.variants(reply), reply.replayFor, generation);
+            if (fast && fq && reply.replayFor && !reply.perClient) fast.cache.remember(query, fq, fast.variants(reply), reply.replayFor, generation);
             return out;
           },
           (err: unknown) => this.failed(err, query, proto, started, client, packet.length),
@@ -159,11 +159,11 @@ export class Pipeline {
   }
 
   /** Runs handlers from `from` until one answers; nobody answering means REFUSED (not our zone, no forwarder). */
-  private run(query: Query, from: number): Reply | Promise<Reply> {
+  private run(query: Query, client: Client, from: number): Reply | Promise<Reply> {
     for (let i = from; i < this.opts.handlers.length; i++) {
       let result: HandlerResult | Promise<HandlerResult>;
       try {
-        result = this.opts.handlers[i]!(query);
+        result = this.opts.handlers[i]!(query, client);
       } catch (err) {
         this.stats.handlerErrors++;
         this.opts.onHandlerError?.(err, query);
@@ -171,7 +171,7 @@ export class Pipeline {
       }
       if (result instanceof Promise) {
         const next = i + 1;
-        return result.then((r) => (r === PASS ? this.run(query, next) : r));
+        return result.then((r) => (r === PASS ? this.run(query, client, next) : r));
       }
       if (result !== PASS) return result;
     }

@@ -8,6 +8,16 @@ import { ManagedProcess } from '../cluster/process.js';
 import { dig } from './dig.js';
 import { eventually } from './eventually.js';
 
+/** The upstream zone the forwarding tests share: SOA, NS and `www` with an A and an AAAA; tests append their own records. */
+export const EXAMPLE_ZONE = `$ORIGIN example.test.
+$TTL 300
+@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
+@ IN NS ns.example.test.
+ns IN A 127.0.0.1
+www IN A 192.0.2.10
+www IN AAAA 2001:db8::10
+`;
+
 export interface Nsd {
   port: number;
   stop(): Promise<void>;

@@ -207,6 +207,20 @@ async function httpStatus(port: number, urlPath: string): Promise<number> {
   });
 }
 
+/** GET on loopback: status and body (for /ready's reasons). */
+async function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 /** GET /api as `token`, straight to the API server: 200 while the token is valid, 401 once it is not. */
 async function apiStatusWith(cp: ControlPlane, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -333,6 +347,9 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
     const vrules = (only(verified, 'ClusterRole') as K8sObject & { rules: Rule[] }).rules;
     assert.deepEqual(vrules.at(-1), { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] });
     assert.ok(only<Deployment>(verified, 'Deployment').spec.template.spec.containers[0]!.args.includes('--pods=verified'));
+    const autopath = await kustomize('manifests/dns-autopath');
+    assert.deepEqual((only(autopath, 'ClusterRole') as K8sObject & { rules: Rule[] }).rules.at(-1), { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] });
+    assert.ok(only<Deployment>(autopath, 'Deployment').spec.template.spec.containers[0]!.args.includes('--autopath'));
   });
 
   it('the kube-dns Service: 10.96.0.10, ports dns 53/UDP, dns-tcp 53/TCP, metrics 9153/TCP, selecting the pods', async () => {
@@ -424,6 +441,28 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
       await applyObjects(cp, built.filter((o) => o.kind === 'ClusterRole')); // back to the base role
     }
     assert.equal((await cp.kubectl(['auth', 'can-i', 'list', 'pods', '--as', SA, '--all-namespaces'])).stdout.trim(), 'no');
+  });
+
+  it('autopath: with the base role it is off (plain answers, /ready says the Pod watch is down); the overlay role turns it on', async function () {
+    this.timeout(90_000);
+    const ready = await freePort();
+    const server = await serveInCluster(sa.dir, '127.0.0.1', apiPort(cp), ['serve', ...QUIET, '--autopath', '--ready-addr', `127.0.0.1:${ready}`]);
+    try {
+      await server.check(async () => {
+        // The Pod watch only autopath needs never holds DNS back: synced, ready, answering.
+        await eventually(20_000, '/ready 200 with the reason', async () => {
+          const r = await httpGet(ready, '/ready');
+          return r.status === 200 && /autopath off: the Pod watch is down/.test(r.body);
+        });
+        assert.deepEqual(await digValues(server.port, 'kubernetes.default.svc.cluster.local'), ['10.96.0.1']);
+        await applyObjects(cp, (await kustomize('manifests/dns-autopath')).filter((o) => o.kind === 'ClusterRole'));
+        // The pods watch retries with backoff (at most 30 s), then the warning goes.
+        await eventually(45_000, '/ready without the warning', async () => !/autopath/.test((await httpGet(ready, '/ready')).body));
+      });
+    } finally {
+      await server.stop();
+      await applyObjects(cp, built.filter((o) => o.kind === 'ClusterRole')); // back to the base role
+    }
   });
 
   it('follows token rotation: after the file is swapped and the old token revoked, the next requests use the new one', async function () {

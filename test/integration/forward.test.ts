@@ -10,21 +10,14 @@ import { freePort } from '../cluster/ports.js';
 import { dig } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import { type FakeUpstream, aReply, sleep, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { type Nsd, startNsd } from '../helpers/nsd.js';
+import { EXAMPLE_ZONE, type Nsd, startNsd } from '../helpers/nsd.js';
 import { ManualClock } from '../helpers/clock.js';
 import type { TestServer } from '../helpers/server.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { silentLogger } from '../../src/base/log.js';
 import { startServer } from '../../src/server/server.js';
 
-const ZONE = `$ORIGIN example.test.
-$TTL 300
-@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
-@ IN NS ns.example.test.
-ns IN A 127.0.0.1
-www IN A 192.0.2.10
-www IN AAAA 2001:db8::10
-alias IN CNAME www.example.test.
+const ZONE = `${EXAMPLE_ZONE}alias IN CNAME www.example.test.
 ${Array.from({ length: 120 }, (_, i) => `big IN A 192.0.2.${i + 1}`).join('\n')}
 `;
 const REVERSE = `$ORIGIN 2.0.192.in-addr.arpa.

@@ -222,7 +222,7 @@ describe('cluster-dns import-corefile (the command)', () => {
     fs.writeFileSync(file, KIND_COREFILE.replace('    loop\n', '    loop\n    hosts /etc/hosts\n    autopath @kubernetes\n'));
     const more = await run(process.execPath, [CLI, 'import-corefile', file]);
     assert.match(more.stdout, /^# 2 directive\(s\) or option\(s\) could not be carried over; they were listed on stderr\.$/m);
-    assert.equal(more.stderr, `not carried over: ${file}:18: hosts: not supported: no static records\nnot carried over: ${file}:19: autopath: not supported: clients walk their search path themselves\n`);
+    assert.equal(more.stderr, `not carried over: ${file}:18: hosts: not supported: no static records\nnot carried over: ${file}:19: autopath: differs: --autopath refuses where it is unsure of the client (docs/dns-behaviour.md); set autopath: true to choose it\n`);
   });
 
   it('reads standard input with - (as in kubectl get cm coredns -o jsonpath=... | cluster-dns import-corefile -)', async () => {

@@ -4,7 +4,7 @@ import { readiness } from '../../../src/ops/readiness.js';
 
 const source = (synced: boolean, watches: Array<{ kind: string; status: { synced: boolean; lastError?: string } }> = []) => ({
   synced: () => synced,
-  watches: () => watches.map((w) => ({ kind: w.kind, status: { restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined, ...w.status } })),
+  watches: () => watches.map((w) => ({ kind: w.kind, status: { connected: true, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined, ...w.status } })),
 });
 
 describe('ops/readiness', () => {
@@ -20,5 +20,10 @@ describe('ops/readiness', () => {
 
   it('ready, with a warning per forwarding loop', () => {
     assert.deepEqual(readiness({ stopping: false, source: source(true), loops: ['127.0.0.53:53'] }), { ready: true, detail: ['warning: forwarding loop via upstream 127.0.0.53:53; it is not used'] });
+  });
+
+  it('ready, with a warning when autopath is off for everyone (its Pod watch down or lagging)', () => {
+    const r = readiness({ stopping: false, source: source(true), loops: [], autopath: 'autopath off: the Pod watch is down (HTTP 403); answering without it' });
+    assert.deepEqual(r, { ready: true, detail: ['warning: autopath off: the Pod watch is down (HTTP 403); answering without it'] });
   });
 });
