@@ -4,7 +4,8 @@
 // netfilter hook are switched on there only. The host keeps its own settings (forwarding stays off) and gains two
 // routes, the pod range and the Service range via the node end of the veth, which vanish with the veth. A packet
 // from a pod to anything but the host end, the pod bridge or a Service kube-proxy translates has no route: it cannot
-// leave the machine. assertIsolated() checks that before anything is started in the namespace.
+// leave the machine (the Service range is routed to the host end, for the node's own host-network processes; the
+// host forwards nothing). assertIsolated() checks that before anything is started in the namespace.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLUSTER_CIDR, HOST_ADDRESS, NODE_ADDRESS, SERVICE_CIDR, VETH_PREFIX, type NodeResources } from './layout.js';
@@ -55,9 +56,13 @@ export async function createNodeNetwork(r: NodeResources): Promise<void> {
   for (const cidr of [CLUSTER_CIDR, SERVICE_CIDR]) {
     await sh('network', 'ip', ['route', 'add', cidr, 'via', NODE_ADDRESS, 'dev', r.hostVeth]);
   }
+  // Host-network processes of the node (hostNetwork pods, the kubelet) reach Service IPs too: the kernel needs a
+  // route for the address before kube-proxy's OUTPUT rules translate it to a pod's. Towards the host end of the
+  // veth: a packet kube-proxy does not translate reaches the host, which forwards nothing, and goes no further.
+  await nodeSh(r, 'network', ['ip', 'route', 'add', SERVICE_CIDR, 'via', HOST_ADDRESS, 'dev', r.nodeVeth, 'src', NODE_ADDRESS]);
 }
 
-/** The node's routing table: only the veth's own /30 (and, once pods run, the bridge's subnet). */
+/** The node's routing table: the veth's own /30, the Service range into it, and once pods run the bridge's subnet. */
 export async function nodeRoutes(r: NodeResources): Promise<string> {
   return nodeSh(r, 'network', ['ip', '-4', 'route', 'show', 'table', 'all']);
 }
