@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath } from '../cluster/binaries.js';
 import { UPSTREAM_RECORDS } from '../cluster/node/upstream.js';
+import { KUBEADM_COREFILE } from '../cluster/node/coredns-addon.js';
 import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
 import { dnsutilsPod, Kubectl } from '../helpers/node-pods.js';
@@ -39,6 +40,7 @@ describe('cluster-dns --autopath on a real node', function () {
   let cluster: NodeCluster;
   let k: Kubectl;
   let plain: { nslookup: string; getentQueries: number };
+  let swappedOut = false;
 
   /** Queries answered so far by every cluster-dns replica, from each one's own /metrics. */
   async function served(): Promise<number> {
@@ -84,7 +86,7 @@ describe('cluster-dns --autopath on a real node', function () {
 
   after(async function () {
     this.timeout(420_000);
-    await swap(cluster, ['out']).catch((e: Error) => process.stderr.write(`${e.message}\n`));
+    if (!swappedOut) await swap(cluster, ['out']).catch((e: Error) => process.stderr.write(`${e.message}\n`));
     await k?.run(['delete', 'namespace', NS, '--wait=false']).catch(() => undefined);
   });
 
@@ -123,5 +125,37 @@ describe('cluster-dns --autopath on a real node', function () {
     assert.match(found(now).join('\n'), /Name:\s+kubernetes\.default\.svc\.cluster\.local\nAddress: 10\.96\.0\.1/);
     // The one visible difference: the search finished on the server shows as the CNAME it answers with.
     assert.match(now, new RegExp(`kubernetes\\.default\\.${NS}\\.svc\\.cluster\\.local\\s+canonical name = kubernetes\\.default\\.svc\\.cluster\\.local`));
+  });
+
+  it("answers as CoreDNS's autopath @kubernetes (pods verified) does, on the same pod and queries", async function () {
+    this.timeout(420_000);
+    const queries = [OUTSIDE, 'kubernetes.default', 'kube-dns.kube-system', 'web'].map((name) =>
+      ['dig', '+search', '+nocookie', '+noall', '+answer', name, 'A']);
+    // TTLs aside: both count down from different moments.
+    const answers = async (): Promise<string[]> => Promise.all(queries.map(async (q) =>
+      (await k.exec(NS, 'dnsutils', q)).trim().split('\n').map((l) => l.replace(/\s+\d+\s+IN\s+/, ' IN ').replace(/\s+/g, ' ')).sort().join('\n')));
+    await k.apply([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { ports: [{ port: 80 }] } }]);
+    await new Promise((r) => setTimeout(r, 2000)); // both servers see a new Service within a second
+    const ours = await answers();
+    await swap(cluster, ['out']);
+    swappedOut = true;
+    const corefile = KUBEADM_COREFILE.replace('pods insecure', 'pods verified').replace('    ready\n', '    ready\n    autopath @kubernetes\n');
+    assert.notEqual(corefile, KUBEADM_COREFILE);
+    const setCorefile = async (text: string): Promise<void> => {
+      await k.apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: text } }]);
+      const old = (await k.run(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'name'])).trim().split('\n');
+      await k.run(['-n', 'kube-system', 'rollout', 'restart', 'deployment/coredns']);
+      await k.run(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s'], undefined, 190_000);
+      // The old replicas answer (with the old Corefile) through their lameduck period: ask only once they are gone.
+      await k.run(['-n', 'kube-system', 'wait', '--for=delete', ...old, '--timeout=60s'], undefined, 70_000);
+    };
+    try {
+      await setCorefile(corefile);
+      const theirs = await answers();
+      assert.deepEqual(ours, theirs);
+      assert.match(theirs[0]!, /CNAME/, 'CoreDNS completed the search too');
+    } finally {
+      await setCorefile(KUBEADM_COREFILE);
+    }
   });
 });
