@@ -14,7 +14,13 @@
 # k8s.io/kubernetes version (same pins, same version stamp) into the same bin/, and runc-clamp
 # (test/cluster/runc-clamp, a harness-only runc wrapper for these machines) into $CACHE/node/bin.
 #
-# Usage: build-binaries.sh [kube|coredns|envvars|node|all]   (default: all). Prints nothing but progress on stderr.
+# The `e2e` target builds what test/e2e/run.ts (`npm run e2e`) needs: e2e.test, a small Ginkgo suite
+# (test/e2e/suite/e2e_test.go: the upstream e2e entry point with only the sig-network specs) compiled with `go test -c`,
+# and agnhost (k8s.io/kubernetes/test/images/agnhost, static, stamped with the version the e2e image list names), both
+# from the same k8s.io/kubernetes version in a sibling scratch module, into $CACHE/kube-$KUBE_VERSION/bin. Not part of
+# `all`: only the e2e run needs it.
+#
+# Usage: build-binaries.sh [kube|coredns|envvars|node|e2e|all]   (default: all). Prints nothing but progress on stderr.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
@@ -139,6 +145,41 @@ build_runc_clamp() {
   log "built runc-clamp into $CACHE/node/bin"
 }
 
+# e2e.test and agnhost. Rebuilt whenever test/e2e/suite/e2e_test.go changes (the copy in the scratch module is the
+# stamp); agnhost's version is the one test/utils/image/manifest.go of this Kubernetes version gives it.
+build_e2e() {
+  local out="$CACHE/kube-$KUBE_VERSION" src="$CACHE/kube-$KUBE_VERSION/e2e-src"
+  local suite; suite="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/e2e/suite/e2e_test.go"
+  local kdir manifest agnhost_version
+  kdir="$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  manifest="$kdir/test/utils/image/manifest.go"
+  agnhost_version="$(sed -n 's/.*configs\[Agnhost\] = Config{[^,]*, "agnhost", "\([0-9.]*\)"}.*/\1/p' "$manifest")"
+  [[ -n "$agnhost_version" ]] || { log "no agnhost version in $manifest"; exit 1; }
+  if [[ -x "$out/bin/e2e.test" && -x "$out/bin/agnhost-$agnhost_version" ]] && cmp -s "$suite" "$src/suite/e2e_test.go"; then
+    return 0
+  fi
+  rm -f "$out/bin/e2e.test"
+  mkdir -p "$src/suite" "$out/bin"
+  log "building e2e.test (sig-network) and agnhost $agnhost_version from k8s.io/kubernetes $KUBE_VERSION into $out/bin"
+  write_go_mod "$src" cluster-dns-e2e
+  cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/test/images/agnhost"
+)
+GO
+  cp "$suite" "$src/suite/e2e_test.go"
+  local ldflags; ldflags="$(version_ldflags)"
+  (cd "$src" && go mod tidy)
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.Version=$agnhost_version" \
+      -o "$out/bin/agnhost-$agnhost_version" k8s.io/kubernetes/test/images/agnhost)
+  (cd "$src" && go test -c -trimpath -ldflags "$ldflags" -o "$out/bin/e2e.test" ./suite)
+  log "built e2e.test and agnhost-$agnhost_version"
+}
+
 build_coredns() {
   local out="$CACHE/coredns-$COREDNS_VERSION"
   [[ -x "$out/bin/coredns" ]] && return 0
@@ -152,6 +193,7 @@ case "$what" in
   coredns) build_coredns ;;
   envvars) build_envvars ;;
   node) build_node ;;
+  e2e) build_e2e ;;
   all) build_kube; build_coredns; build_envvars; build_node ;;
-  *) log "unknown target '$what' (kube|coredns|envvars|node|all)"; exit 2 ;;
+  *) log "unknown target '$what' (kube|coredns|envvars|node|e2e|all)"; exit 2 ;;
 esac

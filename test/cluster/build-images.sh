@@ -15,9 +15,15 @@
 #                storage only: it is the NODE_IMAGE of the next one, not a node image.
 #   cluster-dns  docker.io/library/cluster-dns:<package.json version> (`image: cluster-dns:<version>` in the manifests),
 #                built from the repository's own Dockerfile with `buildah bud --build-arg NODE_IMAGE=<node-base>`
+# and, for the upstream DNS e2e tests (`npm run e2e`, test/e2e/; target `e2e`, not part of `all`), under the names the
+# e2e image list of $KUBE_VERSION gives them (test/utils/image/manifest.go):
+#   agnhost      registry.k8s.io/e2e-test-images/agnhost:2.59: the dnsutils image (upstream's is Alpine + bind-tools;
+#                no Alpine here) + /agnhost (static, `build-binaries.sh e2e`) + /coredns (the cached CoreDNS binary);
+#                entrypoint ["/agnhost"], cmd ["pause"], as upstream's
+#   jessie-dnsutils-e2e  registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7: the dnsutils image + /coredns
 #
-# Usage: bash test/cluster/build-images.sh [all|base|cluster-dns|pause|coredns|dnsutils|node-base]   (default: all)
-#   base = pause coredns dnsutils node-base. Needs root. Installs buildah, debootstrap and libcap2-bin with apt-get
+# Usage: bash test/cluster/build-images.sh [all|base|e2e|cluster-dns|pause|coredns|dnsutils|node-base|agnhost|jessie-dnsutils-e2e]
+#   (default: all). base = pause coredns dnsutils node-base; e2e = agnhost jessie-dnsutils-e2e (and what they build on). Needs root. Installs buildah, debootstrap and libcap2-bin with apt-get
 #   if missing, and builds the CoreDNS binary with build-binaries.sh if it is not cached.
 #
 # Output, under ${CLUSTER_DNS_CACHE:-$HOME/.cache/cluster-dns}/images/:
@@ -56,6 +62,9 @@ COREDNS_VERSION="${COREDNS_VERSION:-v1.14.7}"
 PAUSE_VERSION=3.10.1
 PAUSE_NAMES=("registry.k8s.io/pause:$PAUSE_VERSION" "registry.k8s.io/pause:3.6")
 DNSUTILS_NAME="registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3"
+AGNHOST_VERSION=2.59   # configs[Agnhost] in test/utils/image/manifest.go of $KUBE_VERSION (build-binaries.sh reads it there)
+AGNHOST_NAME="registry.k8s.io/e2e-test-images/agnhost:$AGNHOST_VERSION"
+JESSIE_E2E_NAME="registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7"
 NODE_BASE_NAME="localhost/cluster-dns-node-base:24"
 NPM_VERSION="${NPM_VERSION:-11.19.0}"   # the npm that Node 24.20/24.21 bundles
 DEBIAN_SUITE=bookworm
@@ -65,8 +74,8 @@ log() { echo "build-images: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 case "$what" in
-  all | base | cluster-dns | pause | coredns | dnsutils | node-base) ;;
-  *) log "unknown target '$what'"; echo "usage: build-images.sh [all|base|cluster-dns|pause|coredns|dnsutils|node-base]" >&2; exit 2 ;;
+  all | base | e2e | cluster-dns | pause | coredns | dnsutils | node-base | agnhost | jessie-dnsutils-e2e) ;;
+  *) log "unknown target '$what'"; echo "usage: build-images.sh [all|base|e2e|cluster-dns|pause|coredns|dnsutils|node-base|agnhost|jessie-dnsutils-e2e]" >&2; exit 2 ;;
 esac
 [[ $(id -u) == 0 ]] || die "needs root (debootstrap, buildah's storage, file capabilities)"
 
@@ -317,6 +326,45 @@ build_dnsutils() {
   export_archive "$DNSUTILS_NAME" "$OUT/jessie-dnsutils-1.3.tar" "$DNSUTILS_NAME"
 }
 
+# The e2e images start from the dnsutils image (Debian bookworm + bind9-dnsutils: dig, nslookup, getent): what the
+# DNS e2e probe commands run. Its stored copy, or the one in its archive when buildah's storage lost it.
+e2e_base() {
+  image_exists "$DNSUTILS_NAME" || bah pull -q "docker-archive:$DNSUTILS_TAR" >/dev/null
+  bah from --pull=never "$DNSUTILS_NAME"
+}
+agnhost_bin() { echo "$CACHE/kube-$KUBE_VERSION/bin/agnhost-$AGNHOST_VERSION"; }
+agnhost_key() {
+  [[ -x "$(agnhost_bin)" && -x "$(coredns_bin)" ]] || { echo missing; return; }
+  { recipe build_agnhost e2e_base; dnsutils_key; sha <"$(agnhost_bin)"; sha <"$(coredns_bin)"; echo "$AGNHOST_NAME"; } | sha
+}
+build_agnhost() {
+  local c m
+  c="$(e2e_base)"
+  m="$(bah mount "$c")"
+  install -m 0755 "$(agnhost_bin)" "$m/agnhost"
+  install -m 0755 "$(coredns_bin)" "$m/coredns"
+  bah config --entrypoint '["/agnhost"]' --cmd '["pause"]' --env PATH="$DEBIAN_PATH" --workingdir / "$c"
+  bah commit -q --rm "$c" "$AGNHOST_NAME"
+  expect_config "$AGNHOST_NAME" '[/agnhost]' ''
+  smoke "$AGNHOST_NAME" sh -c "/agnhost --version | grep -q '$AGNHOST_VERSION' && /coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null"
+  export_archive "$AGNHOST_NAME" "$OUT/agnhost-$AGNHOST_VERSION.tar" "$AGNHOST_NAME"
+}
+jessie_e2e_key() {
+  [[ -x "$(coredns_bin)" ]] || { echo missing; return; }
+  { recipe build_jessie_e2e e2e_base; dnsutils_key; sha <"$(coredns_bin)"; echo "$JESSIE_E2E_NAME"; } | sha
+}
+build_jessie_e2e() {
+  local c m
+  c="$(e2e_base)"
+  m="$(bah mount "$c")"
+  install -m 0755 "$(coredns_bin)" "$m/coredns"
+  bah config --cmd '["bash"]' --env PATH="$DEBIAN_PATH" "$c"
+  bah commit -q --rm "$c" "$JESSIE_E2E_NAME"
+  expect_config "$JESSIE_E2E_NAME" '[]' ''
+  smoke "$JESSIE_E2E_NAME" sh -c '/coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null'
+  export_archive "$JESSIE_E2E_NAME" "$OUT/jessie-dnsutils-1.7.tar" "$JESSIE_E2E_NAME"
+}
+
 node_version() {
   sed -n '/"node_modules\/node": {/,/}/s/.*"version": "\([^"]*\)".*/\1/p' "$REPO/package-lock.json" | head -n1 | grep . ||
     { echo "no node_modules/node in package-lock.json" >&2; return 1; }
@@ -391,6 +439,8 @@ PAUSE_TAR="$OUT/pause-$PAUSE_VERSION.tar"
 COREDNS_TAR="$OUT/coredns-$COREDNS_VERSION.tar"
 DNSUTILS_TAR="$OUT/jessie-dnsutils-1.3.tar"
 APP_TAR="$OUT/cluster-dns-$APP_VERSION.tar"
+AGNHOST_TAR="$OUT/agnhost-$AGNHOST_VERSION.tar"
+JESSIE_E2E_TAR="$OUT/jessie-dnsutils-1.7.tar"
 
 # index.tsv: every archive that is current (its stamp present), one line per name, rewritten atomically.
 write_index() {
@@ -403,6 +453,8 @@ pause $PAUSE_TAR
 coredns $COREDNS_TAR
 dnsutils $DNSUTILS_TAR
 cluster-dns $APP_TAR
+agnhost $AGNHOST_TAR
+jessie-dnsutils-e2e $JESSIE_E2E_TAR
 EOF
   mv "$OUT/index.tsv.tmp" "$OUT/index.tsv"
 }
@@ -454,6 +506,27 @@ do_dnsutils() {
   BUILT_FILE=("$DNSUTILS_TAR")
   ensure dnsutils "$(dnsutils_key)" "$DNSUTILS_NAME" build_dnsutils archive_ok "$DNSUTILS_TAR"
 }
+# The e2e images need the CoreDNS binary (as for the coredns image) and agnhost (`build-binaries.sh e2e`).
+ensure_binary() {
+  local what="$1" bin="$2"
+  [[ -x "$bin" ]] && return 0
+  log "$what: binary $bin missing, building it (build-binaries.sh $what; log: $LOGS/$what-binary.log)"
+  bash "$REPO/test/cluster/build-binaries.sh" "$what" >"$LOGS/$what-binary.log" 2>&1 ||
+    die "$what: build-binaries.sh $what FAILED (log: $LOGS/$what-binary.log)"
+}
+do_agnhost() {
+  do_dnsutils
+  ensure_binary coredns "$(coredns_bin)"
+  ensure_binary e2e "$(agnhost_bin)"
+  BUILT_FILE=("$AGNHOST_TAR")
+  ensure agnhost "$(agnhost_key)" "$AGNHOST_NAME" build_agnhost archive_ok "$AGNHOST_TAR"
+}
+do_jessie_e2e() {
+  do_dnsutils
+  ensure_binary coredns "$(coredns_bin)"
+  BUILT_FILE=("$JESSIE_E2E_TAR")
+  ensure jessie-dnsutils-e2e "$(jessie_e2e_key)" "$JESSIE_E2E_NAME" build_jessie_e2e archive_ok "$JESSIE_E2E_TAR"
+}
 do_node_base() {
   BUILT_FILE=()
   ensure node-base "$(node_base_key)" "$NODE_BASE_NAME" build_node_base image_exists "$NODE_BASE_NAME"
@@ -471,6 +544,9 @@ do_cluster_dns() {
 case "$what" in
   all) do_pause; do_coredns; do_dnsutils; do_node_base; do_cluster_dns ;;
   base) do_pause; do_coredns; do_dnsutils; do_node_base ;;
+  e2e) do_agnhost; do_jessie_e2e ;;
+  agnhost) do_agnhost ;;
+  jessie-dnsutils-e2e) do_jessie_e2e ;;
   cluster-dns) do_cluster_dns ;;
   pause) do_pause ;;
   coredns) do_coredns ;;
