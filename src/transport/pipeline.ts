@@ -16,6 +16,8 @@ export interface PipelineStats {
   dropped: Record<string, number>;
   malformed: number;
   handlerErrors: number;
+  /** What the transports' limits did (the same object as `Pipeline.transport`). */
+  limits: TransportAccounting;
 }
 
 /** The fast path (dns/replay.ts): stored answers, valid while `generation()` is unchanged. */
@@ -39,7 +41,9 @@ export interface PipelineOptions {
 const UNKNOWN_CLIENT: Client = { address: '', family: 4 };
 
 export class Pipeline {
-  readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
+  /** What the transports' limits did (shared by every listener; read by the metrics). */
+  readonly transport = new TransportAccounting();
+  readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0, limits: this.transport };
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
   inFlight = 0;
   /**
@@ -48,8 +52,6 @@ export class Pipeline {
    * queries coalesced onto them, which a flood of one slow name makes unbounded.
    */
   maxInFlight = Infinity;
-  /** What the transports' limits did (shared by every listener; read by the metrics). */
-  readonly transport = new TransportAccounting();
   private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: PipelineOptions) {}
