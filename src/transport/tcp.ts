@@ -70,6 +70,9 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
   };
 }
 
+/** Queries of one connection run in one turn of the event loop, at most. */
+const TURN = 64;
+
 function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOptions, acct: TransportAccounting): void {
   const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
   const splitter = new FrameSplitter();
@@ -110,9 +113,24 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
     }
     socket.write(frame(buf));
   };
+  let later = false;
   const run = (): void => {
+    let turn = 0;
     while (pending.length && !gone && !socket.destroyed) {
       if (inFlight >= opts.maxInFlightPerConnection) break;
+      if (++turn > TURN) {
+        // One connection's pipelined queries may not hold the event loop: the rest wait for the next turn, so a
+        // client that keeps the kernel's buffers full cannot delay every other client's answer by seconds.
+        if (!later) {
+          later = true;
+          setImmediate(() => {
+            later = false;
+            run();
+            maybeClose();
+          });
+        }
+        break;
+      }
       if (overBudget()) {
         if (!pausedForBytes) acct.paused++;
         pausedForBytes = true;
