@@ -218,13 +218,7 @@ describe('ListWatch during an API outage (fake time)', () => {
   // The API server goes away for 60 s (connections refused), then comes back on the same port. Real sockets,
   // fake time: each step moves the clock 100 ms, then lets the loopback connection attempts settle.
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 3));
-
-  it('restarts at most ~20 times in a 60 s outage, and is watching again within 2 s of the API coming back', async () => {
-    let api = new FakeApi();
-    const server = await api.start();
-    const port = Number(new URL(server).port);
-    api.put('a');
-    const clock = new ManualClock();
+  const quietWatch = (server: string, clock: ManualClock): ListWatch => {
     const lw = new ListWatch(
       { server: new URL(server), requestOptions: async () => ({}) },
       '/api/v1/services',
@@ -233,13 +227,26 @@ describe('ListWatch during an API outage (fake time)', () => {
       { ...DEFAULT_LIST_WATCH, clock },
     );
     lw.start();
+    return lw;
+  };
+  const runFor = async (clock: ManualClock, ms: number): Promise<void> => {
+    for (let t = 0; t < ms; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+  };
+
+  it('restarts at most ~20 times in a 60 s outage, and is watching again within 2 s of the API coming back', async () => {
+    let api = new FakeApi();
+    const server = await api.start();
+    const port = Number(new URL(server).port);
+    api.put('a');
+    const clock = new ManualClock();
+    const lw = quietWatch(server, clock);
     try {
       await eventually(3000, 'first watch', () => api.watches.length === 1);
       api.stop();
-      for (let t = 0; t < 60_000; t += 100) {
-        clock.advance(100);
-        await settle();
-      }
+      await runFor(clock, 60_000);
       const during = lw.status.restarts;
       assert.ok(during >= 3 && during <= 20, `restarts during the outage: ${during}`);
       api = new FakeApi();
@@ -266,20 +273,10 @@ describe('ListWatch during an API outage (fake time)', () => {
     api.put('a');
     for (let i = 0; i < 1000; i++) api.next.push((res) => res.socket?.destroy());
     const clock = new ManualClock();
-    const lw = new ListWatch(
-      { server: new URL(server), requestOptions: async () => ({}) },
-      '/api/v1/services',
-      { page: () => {}, upsert: () => {}, remove: () => {} },
-      silentLogger,
-      { ...DEFAULT_LIST_WATCH, clock },
-    );
-    lw.start();
+    const lw = quietWatch(server, clock);
     try {
       await eventually(3000, 'first watch', () => api.watches.length >= 1);
-      for (let t = 0; t < 60_000; t += 100) {
-        clock.advance(100);
-        await settle();
-      }
+      await runFor(clock, 60_000);
       assert.ok(lw.status.restarts <= 20, `restarts: ${lw.status.restarts}`);
       assert.ok(lw.status.probes > 0, 'probed while waiting');
     } finally {

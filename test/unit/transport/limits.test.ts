@@ -3,21 +3,13 @@
 // --max-in-flight a query that would wait is REFUSED at once.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { Reply } from '../../../src/dns/message.js';
 import type { Handler } from '../../../src/resolve/handler.js';
 import { Pipeline } from '../../../src/transport/pipeline.js';
 import { DEFAULT_TCP_OPTIONS, type TcpListener, listenTcp } from '../../../src/transport/tcp.js';
 import { buildQuery } from '../../helpers/dns-client.js';
 import { eventually } from '../../helpers/eventually.js';
+import { addressReply } from '../../helpers/replies.js';
 
-const many = (name: string, n: number): Reply => ({
-  rcode: 0,
-  authoritative: true,
-  answer: Array.from({ length: n }, (_, i) => ({ name, type: 1 as const, ttl: 5, address: `10.0.${i >> 8}.${i & 255}`, bytes: Uint8Array.from([10, 0, i >> 8, i & 255]) })),
-  authority: [],
-  additional: [],
-  source: 'cluster',
-});
 const framed = (p: Buffer): Buffer => Buffer.concat([Buffer.from([p.length >> 8, p.length & 0xff]), p]);
 
 describe('transport limits', function () {
@@ -27,7 +19,7 @@ describe('transport limits', function () {
 
   it('stops reading from a TCP client that never reads its replies, and keeps its queue bounded', async () => {
     // ~3 KB replies fill the kernel's buffers quickly; then our own queue would grow without the limit.
-    const pipeline = new Pipeline({ handlers: [(q) => many(q.name, 180)] });
+    const pipeline = new Pipeline({ handlers: [(q) => addressReply(q.name, 180)] });
     const limit = 64 * 1024;
     listener = await listenTcp(pipeline, '127.0.0.1', 0, { ...DEFAULT_TCP_OPTIONS, maxQueuedBytesPerConnection: limit }, () => {});
     const client = net.connect(listener.address.port, '127.0.0.1');
@@ -55,7 +47,7 @@ describe('transport limits', function () {
 
   it('does not write a reply for a connection that is gone (counted as dropped)', async () => {
     let release: (() => void) | undefined;
-    const slow: Handler = (q) => new Promise((r) => (release = () => r(many(q.name, 1))));
+    const slow: Handler = (q) => new Promise((r) => (release = () => r(addressReply(q.name, 1))));
     const pipeline = new Pipeline({ handlers: [slow] });
     listener = await listenTcp(pipeline, '127.0.0.1', 0, DEFAULT_TCP_OPTIONS, () => {});
     const client = net.connect(listener.address.port, '127.0.0.1');
