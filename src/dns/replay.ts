@@ -112,7 +112,7 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
   if (!header) return undefined;
   const reply = replies[0]!;
   return {
-    variants,
+    variants: ownedCopies(variants),
     next: 0,
     // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
     flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (replayFor !== undefined ? Flag.AA : 0),
@@ -127,6 +127,30 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
     memo: [],
   };
 }
+
+/**
+ * The variants copied into one buffer of their own. Small Buffers are slices of Node's shared 8 KiB pool, and a
+ * slice kept for minutes pins its whole slab: measured, 50 k stored answers held ~180 MB that way instead of a
+ * few MB. A long-lived entry must own exactly its bytes.
+ */
+function ownedCopies(variants: Buffer[]): Buffer[] {
+  const total = variants.reduce((n, v) => n + v.length, 0);
+  const own = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  return variants.map((v) => {
+    v.copy(own, at);
+    at += v.length;
+    return own.subarray(at - v.length, at);
+  });
+}
+
+/** What an entry costs, roughly: its key (two bytes a character), its bytes, and the objects around them. */
+export function replayEntryBytes(key: string, e: ReplayEntry): number {
+  return 2 * key.length + e.variants.reduce((n, v) => n + v.length + 96, 0) + ENTRY_OVERHEAD;
+}
+
+/** The entry object, its Map slot, its arrays and memo cells, measured to within a factor (heap snapshot). */
+const ENTRY_OVERHEAD = 400;
 
 /**
  * The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates).
@@ -170,15 +194,22 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
   return out;
 }
 
-/** The stored entries, valid for one generation of the data behind them, bounded by count. */
+/**
+ * The stored entries, valid for one generation of the data behind them, bounded by count and by bytes: a
+ * client asking for random names fills it with small NXDOMAIN answers, a few large answers (TCP, up to 64 KiB
+ * each) would otherwise make 50 k entries gigabytes.
+ */
 export class ReplayCache {
   private readonly map = new Map<string, ReplayEntry>();
   private generation = -1;
+  private used = 0;
 
   constructor(
-    /** ~50 k answers is a few tens of MB: enough for every name a 10k-Service cluster is really asked about. */
+    /** ~50 k answers: enough for every name a 10k-Service cluster is really asked about. */
     private readonly maxEntries = 50_000,
     private readonly now: () => number = Date.now,
+    /** 32 MiB: 50 k typical answers take about 30 MB (measured), so the count binds first unless answers are big. */
+    private readonly maxBytes = 32 * 1024 * 1024,
   ) {}
 
   /** Replays the answer to `packet` if one is stored and fits; undefined sends the query down the full path. */
@@ -198,36 +229,53 @@ export class ReplayCache {
   private get(key: string, generation: number): ReplayEntry | undefined {
     if (generation !== this.generation) {
       // The data changed: every stored answer may be stale. Cluster changes are rare next to queries.
-      this.map.clear();
-      this.generation = generation;
+      this.clear(generation);
       return undefined;
     }
     const e = this.map.get(key);
     if (e?.ttl && this.now() >= e.ttl.expiresAt) {
-      this.map.delete(key);
+      this.delete(key, e);
       return undefined;
     }
     return e;
   }
 
   private set(key: string, generation: number, entry: ReplayEntry): void {
-    if (generation !== this.generation) {
-      this.map.clear();
-      this.generation = generation;
-    }
-    if (this.map.size >= this.maxEntries) {
+    if (generation !== this.generation) this.clear(generation);
+    const size = replayEntryBytes(key, entry);
+    if (size > this.maxBytes / 16) return; // one answer may not take a sixteenth of the budget
+    const old = this.map.get(key);
+    if (old) this.delete(key, old);
+    if (this.map.size >= this.maxEntries || this.used + size > this.maxBytes) {
       // Bounded: drop the oldest tenth (a Map iterates in insertion order), not everything, so a working set a
       // little larger than the bound does not turn every query into a miss.
-      let drop = Math.ceil(this.maxEntries / 10);
-      for (const k of this.map.keys()) {
-        this.map.delete(k);
-        if (--drop === 0) break;
+      let drop = Math.ceil(this.map.size / 10);
+      for (const [k, e] of this.map) {
+        this.delete(k, e);
+        if (--drop <= 0 && this.used + size <= this.maxBytes) break;
       }
     }
     this.map.set(key, entry);
+    this.used += size;
+  }
+
+  private delete(key: string, e: ReplayEntry): void {
+    this.map.delete(key);
+    this.used -= replayEntryBytes(key, e);
+  }
+
+  private clear(generation: number): void {
+    this.map.clear();
+    this.used = 0;
+    this.generation = generation;
   }
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** The estimated bytes held (replayEntryBytes summed). */
+  get bytes(): number {
+    return this.used;
   }
 }

@@ -4,12 +4,19 @@
 //  - a watch that ends cleanly (server timeout) is re-opened at once from the last resourceVersion;
 //  - 410 Gone (as a status or an ERROR event) means our resourceVersion is too old: relist, which removes
 //    objects that vanished meanwhile;
-//  - any other failure restarts after an exponential backoff with jitter (0.5 s → 30 s), reset by success;
+//  - any other failure restarts after an exponential backoff with jitter (0.5 s → 30 s, backoff.ts), reset only
+//    by a success that proves the API healthy (a complete list, a watch that delivered an event, ended cleanly
+//    or stayed open a while), so an API server that accepts watches and drops them at once is not hammered;
+//  - while waiting after a failure that could not reach the API, a cheap probe (GET /readyz, about once a
+//    second) notices the API server coming back and ends the wait, so a long outage costs few restarts (the
+//    herd a recovering API server sees) and recovery still takes about a second. The probe only shortens a
+//    wait once it has seen the API unreachable: a reachable API that fails our requests keeps the backoff;
 //  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
 //    and restarted.
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
 import { type Clock, systemClock } from '../base/clock.js';
 import { Latch } from '../base/latch.js';
+import { Backoff } from './backoff.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../base/log.js';
@@ -38,6 +45,10 @@ export interface ListWatchOptions {
   fieldSelector?: string;
   /** Backoff and event times (tests pass a fake one). */
   clock?: Clock;
+  /** How often the API is probed while waiting after an unreachable failure (jittered ±25%); default 1000. */
+  probeIntervalMs?: number;
+  /** A watch open this long without failing counts as a success that resets the backoff; default 10000. */
+  healthyWatchMs?: number;
 }
 
 export const DEFAULT_LIST_WATCH: ListWatchOptions = {
@@ -60,12 +71,22 @@ class HttpError extends Error {
 
 class Gone extends Error {}
 
+/** Errors that mean the API server could not be reached at all (nothing listening, no route, DNS). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function unreachable(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && UNREACHABLE.has(code);
+}
+
 export interface ListWatchStatus {
   synced: boolean;
   /** Listed and watching (or about to re-open a watch that ended cleanly); false from a failure to the next list or watch. */
   connected: boolean;
   restarts: number;
   relists: number;
+  /** Reachability probes sent while waiting to retry. */
+  probes: number;
   lastEventAt: number | undefined;
   lastError: string | undefined;
 }
@@ -75,8 +96,10 @@ export class ListWatch {
   private stopped = false;
   private current: http.ClientRequest | undefined;
   private wake: (() => void) | undefined;
+  /** Set by the current watch once it has shown the API healthy (see the header). */
+  private watchHealthy = false;
   private readonly synced = new Latch();
-  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, lastEventAt: undefined, lastError: undefined };
+  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined };
   private readonly agent: https.Agent | http.Agent;
 
   constructor(
@@ -107,12 +130,15 @@ export class ListWatch {
   }
 
   private async run(): Promise<void> {
-    let backoff = this.opts.minBackoffMs;
+    const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs);
     while (!this.stopped) {
       try {
-        if (this.resourceVersion === undefined) await this.list();
-        backoff = this.opts.minBackoffMs;
+        if (this.resourceVersion === undefined) {
+          await this.list();
+          backoff.reset();
+        }
         await this.watch();
+        backoff.reset();
       } catch (err) {
         if (this.stopped) return;
         this.status.connected = false;
@@ -121,13 +147,49 @@ export class ListWatch {
           this.resourceVersion = undefined;
           continue;
         }
+        if (this.watchHealthy) backoff.reset();
         this.status.restarts++;
         this.status.lastError = (err as Error).message;
-        const delay = backoff * (0.5 + Math.random() / 2);
+        const delay = backoff.next();
+        // An HTTP answer proves the API reachable: probing would only cut the backoff short.
+        const probe = !(err instanceof HttpError);
         this.log.warn('list/watch failed; retrying', { path: this.path, error: (err as Error).message, retryInMs: Math.round(delay) });
-        await this.sleep(delay);
-        backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
+        await this.pause(delay, probe, unreachable(err));
       }
+    }
+  }
+
+  /**
+   * Waits `ms`, or less when `probe` is set and the API server is seen coming back: a probe that succeeds after
+   * the API was seen unreachable (by the failed attempt itself, or by an earlier probe) ends the wait.
+   */
+  private async pause(ms: number, probe: boolean, seenDown: boolean): Promise<void> {
+    const until = this.clock.now() + ms;
+    const every = this.opts.probeIntervalMs ?? 1000;
+    for (;;) {
+      const left = until - this.clock.now();
+      if (left <= 0 || this.stopped) return;
+      if (!probe) return this.sleep(left);
+      await this.sleep(Math.min(left, every * (0.75 + Math.random() / 2)));
+      if (this.stopped || this.clock.now() >= until) return;
+      const up = await this.reachable();
+      if (!up) seenDown = true;
+      else if (seenDown) {
+        this.log.info('API server reachable again; retrying now', { path: this.path });
+        return;
+      }
+    }
+  }
+
+  /** One cheap request: any answer below 500 (even 401/403) says the API server is up and serving. */
+  private async reachable(): Promise<boolean> {
+    this.status.probes++;
+    try {
+      const res = await this.request('/readyz', 2000);
+      res.resume();
+      return true;
+    } catch (err) {
+      return err instanceof HttpError && err.status < 500;
     }
   }
 
@@ -208,11 +270,13 @@ export class ListWatch {
   /** Resolves when the server ends the watch; rejects on failure, with Gone for 410. */
   private async watch(): Promise<void> {
     const timeoutSeconds = Math.round(this.opts.watchTimeoutSeconds * (1 + Math.random() / 2));
+    this.watchHealthy = false;
     const res = await this.request(
       this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }),
       timeoutSeconds * 1000 + this.opts.stallMarginMs,
     );
     this.status.connected = true;
+    const healthyAfter = this.clock.after(this.opts.healthyWatchMs ?? 10_000, () => (this.watchHealthy = true), { unref: true });
     await new Promise<void>((resolve, reject) => {
       let buffered = '';
       let failed = false;
@@ -235,7 +299,7 @@ export class ListWatch {
       res.on('end', () => (failed ? undefined : resolve()));
       res.on('error', fail);
       res.on('close', () => (failed ? undefined : res.complete ? resolve() : fail(new Error('watch connection closed'))));
-    });
+    }).finally(healthyAfter);
   }
 
   private event(line: string, fail: (err: Error) => void): void {
@@ -251,6 +315,7 @@ export class ListWatch {
     const rv = o.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     this.status.lastEventAt = this.clock.now();
+    this.watchHealthy = true;
     try {
       if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.handlers.upsert(o);
       else if (ev.type === 'DELETED') this.handlers.remove(o);

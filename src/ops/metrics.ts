@@ -204,6 +204,25 @@ function clusterDnsMetrics(src: MetricSources): Metric[] {
       const f = fwd();
       return f ? [{ labels: {}, value: f.stats.coalesced }] : [];
     }),
+    ...limitMetrics(src),
+  ];
+}
+
+/** What the memory limits did (transport/accounting.ts, docs/reliability.md). */
+function limitMetrics(src: MetricSources): Metric[] {
+  const limits = () => src.pipeline().limits;
+  return [
+    custom('cluster_dns_tcp_backpressure_paused_total', 'TCP connections no longer read because their replies were not being read.', 'counter', () => [{ labels: {}, value: limits().paused }]),
+    custom('cluster_dns_tcp_backpressure_closed_total', 'TCP connections closed because their replies were not being read or memory for them was spoken for.', 'counter', () => [
+      { labels: {}, value: limits().closed },
+    ]),
+    custom('cluster_dns_replies_dropped_total', 'Replies not sent: their TCP connection was gone, or the UDP send queue was full, by proto.', 'counter', () =>
+      (['udp', 'tcp'] as const).map((proto) => ({ labels: { proto }, value: limits().dropped[proto] })),
+    ),
+    custom('cluster_dns_in_flight_refused_total', 'Queries answered REFUSED because --max-in-flight queries were waiting on another server.', 'counter', () => [
+      { labels: {}, value: limits().refusedInFlight },
+    ]),
+    custom('cluster_dns_queued_bytes', 'Reply bytes (and bytes of incomplete TCP messages) waiting in memory now.', 'gauge', () => [{ labels: {}, value: Math.max(0, limits().queuedBytes) }]),
   ];
 }
 

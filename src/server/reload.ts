@@ -7,6 +7,7 @@ import type { Config, ListenAddress } from '../config/config.js';
 import type { OpsServer } from '../ops/http.js';
 import { type DnsListeners, listenDns } from '../transport/listen.js';
 import type { Pipeline } from '../transport/pipeline.js';
+import type { TcpOptions } from '../transport/tcp.js';
 import { type Core, type CoreHooks, awaitSync, buildCore } from './core.js';
 
 /** Everything one configuration runs on. A reload replaces it whole; nothing edits it in place. */
@@ -34,7 +35,13 @@ export interface PreparedReload {
 }
 
 const sameAddress = (a: ListenAddress | undefined, b: ListenAddress | undefined): boolean => a?.host === b?.host && a?.port === b?.port;
-export const tcpOptions = (c: Config) => ({ idleTimeoutMs: c.tcpIdleTimeout * 1000, maxConnections: c.tcpMaxConnections, maxInFlightPerConnection: 100 });
+export const tcpOptions = (c: Config): TcpOptions => ({
+  idleTimeoutMs: c.tcpIdleTimeout * 1000,
+  maxConnections: c.tcpMaxConnections,
+  maxInFlightPerConnection: 100,
+  maxQueuedBytesPerConnection: c.tcpMaxQueuedBytes,
+  maxQueuedBytes: c.maxQueuedBytes,
+});
 const opsChanged = (a: Config, b: Config): boolean =>
   !sameAddress(a.metricsAddr, b.metricsAddr) || !sameAddress(a.healthAddr, b.healthAddr) || !sameAddress(a.readyAddr, b.readyAddr) || a.debugRecords !== b.debugRecords;
 

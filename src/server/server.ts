@@ -161,6 +161,7 @@ class DnsServer implements RunningServer {
           variants: config.loadbalance === 'round_robin' ? (r) => addressRotations(r) : (r) => [r],
         };
     this.pipeline.setHandlers(core.handlers, core.transform, fastPath);
+    this.pipeline.maxInFlight = config.maxInFlight;
   }
 
   /** serving → reloading → serving: the new configuration whole, or (false) the old one untouched. */

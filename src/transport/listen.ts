@@ -19,7 +19,7 @@ export interface DnsListeners {
 async function bindPair(pipeline: Pipeline, host: string, port: number, tcpOptions: TcpOptions, onError: (e: Error) => void): Promise<[UdpListener, TcpListener]> {
   // Port 0 (tests): UDP picks a port and TCP takes the same one, which may be busy for TCP; try again.
   for (let attempt = 1; ; attempt++) {
-    const u = await listenUdp(pipeline, host, port, onError);
+    const u = await listenUdp(pipeline, host, port, tcpOptions.maxQueuedBytes, onError);
     try {
       return [u, await listenTcp(pipeline, host, u.address.port, tcpOptions, onError)];
     } catch (err) {

@@ -7,6 +7,7 @@ import type { Client, Proto, QueryEvent, ReplayedEvent } from '../dns/exchange.j
 import type { Query, Reply } from '../dns/message.js';
 import { type ReplayCache, replayQuestion, replayableForGeneration } from '../dns/replay.js';
 import { type Handler, type HandlerResult, PASS, emptyReply } from '../resolve/handler.js';
+import { TransportAccounting } from './accounting.js';
 
 export type { Client, Proto, QueryEvent } from '../dns/exchange.js';
 
@@ -15,6 +16,8 @@ export interface PipelineStats {
   dropped: Record<string, number>;
   malformed: number;
   handlerErrors: number;
+  /** What the transports' limits did (the same object as `Pipeline.transport`). */
+  limits: TransportAccounting;
 }
 
 /** The fast path (dns/replay.ts): stored answers, valid while `generation()` is unchanged. */
@@ -38,9 +41,17 @@ export interface PipelineOptions {
 const UNKNOWN_CLIENT: Client = { address: '', family: 4 };
 
 export class Pipeline {
-  readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0 };
+  /** What the transports' limits did (shared by every listener; read by the metrics). */
+  readonly transport = new TransportAccounting();
+  readonly stats: PipelineStats = { queries: 0, dropped: {}, malformed: 0, handlerErrors: 0, limits: this.transport };
   /** Queries decoded but not yet answered: a graceful stop waits for this to reach zero. */
   inFlight = 0;
+  /**
+   * Queries that may wait on another server at once (`--max-in-flight`); a query that would wait past it is
+   * answered REFUSED at once. The forwarder's own cap counts upstream exchanges; this one also counts the
+   * queries coalesced onto them, which a flood of one slow name makes unbounded.
+   */
+  maxInFlight = Infinity;
   private drainWaiters: Array<() => void> = [];
   /**
    * The event of every replay, filled in place: a replay allocates nothing but its reply. Observers read it during
@@ -130,6 +141,12 @@ export class Pipeline {
     const query = decoded.query;
     this.stats.queries++;
     const result = this.run(query, client, 0);
+    if (result instanceof Promise && this.inFlight >= this.maxInFlight) {
+      // Its answer is not awaited: nothing keeps this query once the handler lets go of it.
+      result.catch(() => {});
+      this.transport.refusedInFlight++;
+      return this.encode(query, emptyReply(Rcode.REFUSED), proto, started, client, packet.length);
+    }
     if (result instanceof Promise) {
       this.inFlight++;
       return result

@@ -1,16 +1,34 @@
 // TCP listener (RFC 7766): length-framed messages, several queries per connection answered as they complete
 // (possibly out of order), an idle timeout, and caps on connections and on queries in flight per connection.
+//
+// Memory is bounded per connection and in total (docs/reliability.md). Replies wait in our memory only while
+// the kernel's send buffer is full, i.e. while the client is not reading. Past `maxQueuedBytesPerConnection`
+// (or, when all connections together hold `maxQueuedBytes`, as soon as this one holds any) we stop reading from
+// that connection until its queue drains: its further queries wait in its own kernel buffers, not ours. A
+// client that never reads then sends nothing we see, and the idle timeout closes it. Queries already read but
+// not yet run wait in `pending`: at most one read's worth, since a paused socket delivers no more data.
 import net from 'node:net';
 import { FrameSplitter, frame } from '../dns/framing.js';
+import type { TransportAccounting } from './accounting.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface TcpOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   maxInFlightPerConnection: number;
+  /** Reply bytes one connection may have waiting before we stop reading from it. */
+  maxQueuedBytesPerConnection: number;
+  /** Reply bytes (and bytes of incomplete messages) all connections and UDP sockets may have waiting. */
+  maxQueuedBytes: number;
 }
 
-export const DEFAULT_TCP_OPTIONS: TcpOptions = { idleTimeoutMs: 10_000, maxConnections: 1000, maxInFlightPerConnection: 100 };
+export const DEFAULT_TCP_OPTIONS: TcpOptions = {
+  idleTimeoutMs: 10_000,
+  maxConnections: 1000,
+  maxInFlightPerConnection: 100,
+  maxQueuedBytesPerConnection: 256 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+};
 
 export interface TcpListener {
   address: { address: string; port: number };
@@ -26,38 +44,7 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
       return;
     }
     sockets.add(socket);
-    const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
-    const splitter = new FrameSplitter();
-    let inFlight = 0;
-    let ended = false;
-    const maybeClose = (): void => {
-      if (ended && inFlight === 0) socket.end();
-    };
-    const write = (buf: Buffer | undefined): void => {
-      inFlight--;
-      if (buf && !socket.destroyed) socket.write(frame(buf));
-      if (inFlight < opts.maxInFlightPerConnection && socket.isPaused()) socket.resume();
-      maybeClose();
-    };
-    socket.setTimeout(opts.idleTimeoutMs, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      // Replies to the queries of one read go out in one write (one syscall), not one each.
-      socket.cork();
-      process.nextTick(() => socket.uncork());
-      for (const message of splitter.push(chunk)) {
-        inFlight++;
-        const reply = pipeline.process(message, 'tcp', client);
-        if (reply instanceof Promise) void reply.then(write);
-        else write(reply);
-      }
-      // A client that pipelines faster than we answer waits in its own send buffer, not in our memory.
-      if (inFlight >= opts.maxInFlightPerConnection) socket.pause();
-    });
-    socket.on('end', () => {
-      ended = true;
-      maybeClose();
-    });
-    socket.on('error', () => socket.destroy());
+    serveConnection(socket, pipeline, opts, pipeline.transport);
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('error', onError);
@@ -81,4 +68,127 @@ export async function listenTcp(pipeline: Pipeline, host: string, port: number, 
         }, 1000).unref();
       }),
   };
+}
+
+/** Queries of one connection run in one turn of the event loop, at most. */
+const TURN = 64;
+
+function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOptions, acct: TransportAccounting): void {
+  const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
+  const splitter = new FrameSplitter();
+  const pending: Buffer[] = [];
+  let inFlight = 0;
+  let ended = false;
+  let gone = false;
+  let pausedForBytes = false;
+  /** What this connection has added to acct.queuedBytes (its write queue and its incomplete message). */
+  let counted = 0;
+
+  const recount = (): void => {
+    const now = gone ? 0 : socket.writableLength + splitter.buffered;
+    acct.queuedBytes += now - counted;
+    counted = now;
+  };
+  // Under the global limit only connections that are really behind pause: `writableNeedDrain` (a write was
+  // refused by the kernel buffer and the queue is past 16 KiB) is also what guarantees a 'drain' to resume on.
+  const overBudget = (): boolean =>
+    socket.writableLength > opts.maxQueuedBytesPerConnection || (acct.queuedBytes > opts.maxQueuedBytes && socket.writableNeedDrain);
+  const maybeClose = (): void => {
+    if (ended && inFlight === 0 && pending.length === 0 && !gone) socket.end();
+  };
+  const write = (buf: Buffer | undefined): void => {
+    inFlight--;
+    if (gone || socket.destroyed) {
+      if (buf) acct.dropped.tcp++;
+      return;
+    }
+    if (!buf) return;
+    if (socket.writableLength + buf.length > 4 * opts.maxQueuedBytesPerConnection) {
+      // Answers that were already on their way when we paused (forwarded queries) pile up behind a client that
+      // does not read: past four times the limit, it is not coming back.
+      acct.closed++;
+      acct.dropped.tcp++;
+      socket.destroy();
+      return;
+    }
+    socket.write(frame(buf));
+  };
+  let later = false;
+  const run = (): void => {
+    let turn = 0;
+    while (pending.length && !gone && !socket.destroyed) {
+      if (inFlight >= opts.maxInFlightPerConnection) break;
+      if (++turn > TURN) {
+        // One connection's pipelined queries may not hold the event loop: the rest wait for the next turn, so a
+        // client that keeps the kernel's buffers full cannot delay every other client's answer by seconds.
+        if (!later) {
+          later = true;
+          setImmediate(() => {
+            later = false;
+            run();
+            maybeClose();
+          });
+        }
+        break;
+      }
+      if (overBudget()) {
+        if (!pausedForBytes) acct.paused++;
+        pausedForBytes = true;
+        break;
+      }
+      const message = pending.shift()!;
+      inFlight++;
+      const reply = pipeline.process(message, 'tcp', client);
+      if (reply instanceof Promise) {
+        void reply.then((buf) => {
+          write(buf);
+          recount();
+          run();
+          maybeClose();
+        });
+      } else write(reply);
+    }
+    recount();
+    // A client that pipelines faster than we answer waits in its own send buffer, not in our memory.
+    if (pending.length || inFlight >= opts.maxInFlightPerConnection) socket.pause();
+    else if (socket.isPaused() && !gone) socket.resume();
+  };
+
+  socket.setTimeout(opts.idleTimeoutMs, () => {
+    if (pausedForBytes) acct.closed++; // idle because it never read what we sent
+    socket.destroy();
+  });
+  socket.on('data', (chunk: Buffer) => {
+    // Replies to the queries of one read go out in one write (one syscall), not one each.
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+    pending.push(...splitter.push(chunk));
+    recount();
+    if (splitter.buffered > 0 && acct.queuedBytes > opts.maxQueuedBytes) {
+      // An incomplete message (up to 64 KiB) would take memory that is already spoken for: close, as a busy
+      // server may (RFC 7766 §6.2.3); the client can retry.
+      acct.closed++;
+      socket.destroy();
+      return;
+    }
+    run();
+    maybeClose();
+  });
+  socket.on('drain', () => {
+    pausedForBytes = false;
+    run();
+    maybeClose();
+  });
+  socket.on('end', () => {
+    ended = true;
+    maybeClose();
+  });
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    gone = true;
+    // Queries read but never run are simply not computed: nobody is left to read their answers.
+    if (pending.length) acct.dropped.tcp += pending.length;
+    pending.length = 0;
+    recount();
+  });
 }

@@ -10,15 +10,25 @@ export interface UdpListener {
   close(): Promise<void>;
 }
 
-export async function listenUdp(pipeline: Pipeline, host: string, port: number, onError: (err: Error) => void): Promise<UdpListener> {
+export async function listenUdp(pipeline: Pipeline, host: string, port: number, maxQueuedBytes: number, onError: (err: Error) => void): Promise<UdpListener> {
   const type = isIPv6(host) ? 'udp6' : 'udp4';
   const socket = dgram.createSocket({ type, reuseAddr: false, ipv6Only: false });
+  const acct = pipeline.transport;
+  const send = (buf: Buffer, rinfo: dgram.RemoteInfo): void => {
+    // Replies the kernel has not taken yet wait in libuv's queue, in our memory. UDP has no backpressure to
+    // apply: past the limit a reply is dropped, as a full socket buffer would drop it, and the client retries.
+    if (socket.getSendQueueSize() > maxQueuedBytes) {
+      acct.dropped.udp++;
+      return;
+    }
+    socket.send(buf, rinfo.port, rinfo.address);
+  };
   socket.on('message', (msg, rinfo) => {
     const reply = pipeline.process(msg, 'udp', { address: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4 });
     if (reply === undefined) return;
     // No send callback on the hot path: it costs a tick per reply; send errors reach the socket's 'error' event.
-    if (reply instanceof Promise) void reply.then((buf) => buf && socket.send(buf, rinfo.port, rinfo.address));
-    else socket.send(reply, rinfo.port, rinfo.address);
+    if (reply instanceof Promise) void reply.then((buf) => buf && send(buf, rinfo));
+    else send(reply, rinfo);
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

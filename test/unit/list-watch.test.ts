@@ -8,9 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { ApiObject } from '../../src/kube/convert.js';
-import { ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
+import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
 import { silentLogger } from '../../src/base/log.js';
 import { ApiSource } from '../../src/sources/api.js';
+import { Backoff } from '../../src/kube/backoff.js';
 
 type WatchBehaviour = (res: http.ServerResponse, rv: string) => void;
 
@@ -25,8 +26,8 @@ class FakeApi {
   open = new Set<http.ServerResponse>();
   server = http.createServer((req, res) => this.serve(req, res));
 
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -214,6 +215,91 @@ describe('ListWatch against a fake API server', () => {
     await eventually(3000, 'restart after stall', () => api.watches.length >= 2);
     assert.equal(w.status.restarts, 1);
     assert.match(w.status.lastError ?? '', /no data/);
+  });
+});
+
+describe('Backoff', () => {
+  it('doubles from the minimum to the cap, each wait jittered into [d/2, d], and starts over on reset', () => {
+    const low = new Backoff(500, 30_000, () => 0);
+    const high = new Backoff(500, 30_000, () => 1);
+    const lows = Array.from({ length: 9 }, () => low.next());
+    const highs = Array.from({ length: 9 }, () => high.next());
+    assert.deepEqual(highs, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    assert.deepEqual(lows, highs.map((d) => d / 2));
+    low.reset();
+    assert.equal(low.next(), 250);
+  });
+});
+
+describe('ListWatch during an API outage (fake time)', () => {
+  // The API server goes away for 60 s (connections refused), then comes back on the same port. Real sockets,
+  // fake time: each step moves the clock 100 ms, then lets the loopback connection attempts settle.
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 3));
+  const quietWatch = (server: string, clock: ManualClock): ListWatch => {
+    const lw = new ListWatch(
+      { server: new URL(server), requestOptions: async () => ({}) },
+      '/api/v1/services',
+      { page: () => {}, upsert: () => {}, remove: () => {} },
+      silentLogger,
+      { ...DEFAULT_LIST_WATCH, clock },
+    );
+    lw.start();
+    return lw;
+  };
+  const runFor = async (clock: ManualClock, ms: number): Promise<void> => {
+    for (let t = 0; t < ms; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+  };
+
+  it('restarts at most ~20 times in a 60 s outage, and is watching again within 2 s of the API coming back', async () => {
+    let api = new FakeApi();
+    const server = await api.start();
+    const port = Number(new URL(server).port);
+    api.put('a');
+    const clock = new ManualClock();
+    const lw = quietWatch(server, clock);
+    try {
+      await eventually(3000, 'first watch', () => api.watches.length === 1);
+      api.stop();
+      await runFor(clock, 60_000);
+      const during = lw.status.restarts;
+      assert.ok(during >= 3 && during <= 20, `restarts during the outage: ${during}`);
+      api = new FakeApi();
+      await api.start(port);
+      let waited = 0;
+      while (api.watches.length === 0 && waited < 5000) {
+        clock.advance(100);
+        waited += 100;
+        await settle();
+        await settle();
+      }
+      assert.equal(api.watches.length, 1, 'watching again');
+      assert.ok(waited <= 2000, `recovered after ${waited} ms`);
+      assert.equal(lw.status.restarts, during, 'no failure once the API is back');
+    } finally {
+      lw.stop();
+      api.stop();
+    }
+  });
+
+  it('does not let the probe cut the backoff short while the API answers but drops every watch', async () => {
+    const api = new FakeApi();
+    const server = await api.start();
+    api.put('a');
+    for (let i = 0; i < 1000; i++) api.next.push((res) => res.socket?.destroy());
+    const clock = new ManualClock();
+    const lw = quietWatch(server, clock);
+    try {
+      await eventually(3000, 'first watch', () => api.watches.length >= 1);
+      await runFor(clock, 60_000);
+      assert.ok(lw.status.restarts <= 20, `restarts: ${lw.status.restarts}`);
+      assert.ok(lw.status.probes > 0, 'probed while waiting');
+    } finally {
+      lw.stop();
+      api.stop();
+    }
   });
 });
 

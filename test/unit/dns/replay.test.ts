@@ -88,4 +88,26 @@ describe('dns/replay', () => {
     const first = buildQuery('n0.example', 1, {});
     assert.equal(cache.hit(first, replayQuestion(first)!, 0, true), undefined);
   });
+
+  it('is bounded in bytes too: big answers evict the oldest, and none is kept past a sixteenth of the budget', () => {
+    const cache = new ReplayCache(1000, () => 0, 64 * 1024);
+    const big = (name: string, n: number): Reply => ({ ...answer(name), answer: Array.from({ length: n }, (_, i) => A(name, 5, `10.0.${i >> 8}.${i & 255}`)) });
+    for (let i = 0; i < 40; i++) {
+      const p = buildQuery(`big${i}.example`, 1, {});
+      cache.remember(decoded(p), replayQuestion(p)!, [big(`big${i}.example`, 100)], undefined, 0);
+      assert.ok(cache.bytes <= 64 * 1024, `${cache.bytes} bytes after ${i + 1}`);
+    }
+    assert.ok(cache.size > 5 && cache.size < 40, `${cache.size} kept`);
+    const huge = buildQuery('huge.example', 1, {});
+    cache.remember(decoded(huge), replayQuestion(huge)!, [big('huge.example', 400)], undefined, 0);
+    assert.equal(cache.hit(huge, replayQuestion(huge)!, 0, false), undefined, 'an answer over a sixteenth is not kept');
+  });
+
+  it('keeps each answer in a buffer of its own, not a slice of the shared pool (which would pin 8 KiB)', () => {
+    const cache = new ReplayCache(10, () => 0);
+    const p = buildQuery('own.example', 1, {});
+    cache.remember(decoded(p), replayQuestion(p)!, [answer('own.example')], undefined, 0);
+    const entry = cache.hit(p, replayQuestion(p)!, 0, true)!.entry;
+    assert.equal(entry.variants[0]!.buffer.byteLength, entry.variants[0]!.length);
+  });
 });

@@ -8,15 +8,8 @@ import { ReplayCache } from '../../../src/dns/replay.js';
 import { type Handler, PASS } from '../../../src/resolve/handler.js';
 import { Pipeline } from '../../../src/transport/pipeline.js';
 import { buildQuery } from '../../helpers/dns-client.js';
+import { addressReply as A } from '../../helpers/replies.js';
 
-const A = (name: string, n = 1): Reply => ({
-  rcode: 0,
-  authoritative: true,
-  answer: Array.from({ length: n }, (_, i) => ({ name, type: 1 as const, ttl: 5, address: `10.0.${i >> 8}.${i & 255}`, bytes: Uint8Array.from([10, 0, i >> 8, i & 255]) })),
-  authority: [],
-  additional: [],
-  source: 'cluster',
-});
 const rcodeOf = (b: Buffer | undefined): number => b![3]! & 0x0f;
 
 describe('transport/pipeline', () => {

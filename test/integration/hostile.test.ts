@@ -1,0 +1,53 @@
+// Hostile traffic against a real server process (test/helpers/hostile.ts): every abusive pattern of
+// docs/reliability.md for a few seconds each, with the server's RSS and external memory sampled throughout and a
+// canary query that must keep being answered. Fails past the documented bound (the shipped Deployment's 256 MiB
+// limit, with margin), or on one unanswered canary. `npm run soak` runs the same patterns for minutes.
+import assert from 'node:assert/strict';
+import { MB, PATTERNS, type HostileServer, canary, normalLoad, sampler, scrapeGauge, startHostileServer, summary } from '../helpers/hostile.js';
+import { Rng } from '../helpers/packets.js';
+
+/** The bound of docs/reliability.md: RSS under 200 MiB (the pod's limit is 256 MiB), external memory under 64 MiB. */
+const RSS_BOUND = 200 * 1024 * 1024;
+const EXTERNAL_BOUND = 64 * 1024 * 1024;
+const SECONDS_EACH = 3.5;
+
+describe('hostile traffic (real server process, loopback)', function () {
+  this.timeout(120_000);
+  let server: HostileServer;
+  before(async () => {
+    // A low connection cap and idle timeout, so the floods go past them within seconds.
+    server = await startHostileServer(['--tcp-max-connections', '200', '--tcp-idle-timeout', '2']);
+  });
+  after(async () => server?.stop());
+
+  it('keeps memory within the bound and answers the canary under every pattern', async () => {
+    const seed = Number(process.env['FUZZ_SEED'] ?? Date.now()) >>> 0;
+    const rng = new Rng(seed);
+    const watch = sampler(server);
+    const bird = canary(server.dns);
+    const peaks: string[] = [];
+    try {
+      for (const [name, pattern] of [['normal load', normalLoad] as const, ...Object.entries(PATTERNS)]) {
+        const from = watch.samples.length;
+        // Clients that never read get longer: their cost is what piles up over time.
+        const seconds = name === 'tcp clients that never read' ? 3 * SECONDS_EACH : SECONDS_EACH;
+        const sent = await pattern(server.dns, rng, Date.now() + seconds * 1000, 2_000_000);
+        const peak = summary(watch.samples.slice(from));
+        peaks.push(`${name}: ${sent} sent, peak RSS ${MB(peak.rss)}, external ${MB(peak.external)}, heap ${MB(peak.heap)}`);
+      }
+    } finally {
+      await bird.stop();
+      await watch.stop();
+    }
+    const all = summary(watch.samples);
+    const report = `seed ${seed}\n  ${peaks.join('\n  ')}`;
+    console.log(`      ${report.replace(/\n/g, '\n    ')}`);
+    assert.deepEqual(bird.failures, [], report);
+    assert.ok(bird.answered > 50, `canary answered ${bird.answered} times\n${report}`);
+    assert.ok(all.rss < RSS_BOUND, `peak RSS ${MB(all.rss)} over ${MB(RSS_BOUND)}\n${report}`);
+    assert.ok(all.external < EXTERNAL_BOUND, `peak external ${MB(all.external)} over ${MB(EXTERNAL_BOUND)}\n${report}`);
+    // The limits' series are exported (whether a pause happens within seconds depends on the kernel's buffers,
+    // which take megabytes per connection on loopback first; test/unit/transport/limits.test.ts proves it).
+    assert.ok(!Number.isNaN(await scrapeGauge(server.metrics, 'cluster_dns_queued_bytes')), 'cluster_dns_queued_bytes exported');
+  });
+});
