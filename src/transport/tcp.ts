@@ -125,6 +125,8 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
           later = true;
           setImmediate(() => {
             later = false;
+            socket.cork(); // as for a read: this turn's replies in one write
+            process.nextTick(() => socket.uncork());
             run();
             maybeClose();
           });

@@ -1,7 +1,8 @@
 // `npm run soak`: the hostile-traffic patterns of test/helpers/hostile.ts for minutes (SOAK_SECONDS each,
 // default 30), against a real server process on loopback, printing RSS and external memory over time and the
 // peak per pattern. Every pattern is bounded by its deadline and by SOAK_COUNT packets or connections.
-import { MB, PATTERNS, canary, normalLoad, sampler, startHostileServer, summary } from '../helpers/hostile.js';
+import { MB, canary, sampler, startHostileServer, summary } from '../helpers/hostile.js';
+import { PATTERNS, normalLoad } from '../helpers/hostile-patterns.js';
 import { Rng } from '../helpers/packets.js';
 
 const seconds = Number(process.env['SOAK_SECONDS'] ?? 30);
