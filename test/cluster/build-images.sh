@@ -335,34 +335,40 @@ e2e_base() {
 agnhost_bin() { echo "$CACHE/kube-$KUBE_VERSION/bin/agnhost-$AGNHOST_VERSION"; }
 agnhost_key() {
   [[ -x "$(agnhost_bin)" && -x "$(coredns_bin)" ]] || { echo missing; return; }
-  { recipe build_agnhost e2e_base; dnsutils_key; sha <"$(agnhost_bin)"; sha <"$(coredns_bin)"; echo "$AGNHOST_NAME"; } | sha
+  { recipe build_agnhost build_e2e_image e2e_base; dnsutils_key; sha <"$(agnhost_bin)"; sha <"$(coredns_bin)"; echo "$AGNHOST_NAME"; } | sha
 }
-build_agnhost() {
-  local c m
+# The two e2e images: the e2e base plus binaries, a config, the usual checks, an archive. Arguments: image name,
+# archive, the entrypoint and cmd as buildah config JSON, the smoke command, then "SOURCE:/DEST" binaries to install.
+build_e2e_image() {
+  local name="$1" tar="$2" entrypoint="$3" cmd="$4" check="$5" c m bin want='[]'
+  shift 5
+  [[ -z "$entrypoint" ]] || want="$(tr -d '"' <<<"$entrypoint")"   # buildah inspect prints ["/x"] as [/x]
   c="$(e2e_base)"
   m="$(bah mount "$c")"
-  install -m 0755 "$(agnhost_bin)" "$m/agnhost"
-  install -m 0755 "$(coredns_bin)" "$m/coredns"
-  bah config --entrypoint '["/agnhost"]' --cmd '["pause"]' --env PATH="$DEBIAN_PATH" --workingdir / "$c"
-  bah commit -q --rm "$c" "$AGNHOST_NAME"
-  expect_config "$AGNHOST_NAME" '[/agnhost]' ''
-  smoke "$AGNHOST_NAME" sh -c "/agnhost --version | grep -q '$AGNHOST_VERSION' && /coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null"
-  export_archive "$AGNHOST_NAME" "$OUT/agnhost-$AGNHOST_VERSION.tar" "$AGNHOST_NAME"
+  for bin in "$@"; do install -m 0755 "${bin%%:*}" "$m${bin#*:}"; done
+  if [[ -n "$entrypoint" ]]; then
+    bah config --entrypoint "$entrypoint" --cmd "$cmd" --env PATH="$DEBIAN_PATH" --workingdir / "$c"
+  else
+    bah config --cmd "$cmd" --env PATH="$DEBIAN_PATH" "$c"
+  fi
+  bah commit -q --rm "$c" "$name"
+  expect_config "$name" "$want" ''
+  smoke "$name" sh -c "$check"
+  export_archive "$name" "$tar" "$name"
+}
+build_agnhost() {
+  build_e2e_image "$AGNHOST_NAME" "$OUT/agnhost-$AGNHOST_VERSION.tar" '["/agnhost"]' '["pause"]' \
+    "/agnhost --version | grep -q '$AGNHOST_VERSION' && /coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null" \
+    "$(agnhost_bin):/agnhost" "$(coredns_bin):/coredns"
 }
 jessie_e2e_key() {
   [[ -x "$(coredns_bin)" ]] || { echo missing; return; }
-  { recipe build_jessie_e2e e2e_base; dnsutils_key; sha <"$(coredns_bin)"; echo "$JESSIE_E2E_NAME"; } | sha
+  { recipe build_jessie_e2e build_e2e_image e2e_base; dnsutils_key; sha <"$(coredns_bin)"; echo "$JESSIE_E2E_NAME"; } | sha
 }
 build_jessie_e2e() {
-  local c m
-  c="$(e2e_base)"
-  m="$(bah mount "$c")"
-  install -m 0755 "$(coredns_bin)" "$m/coredns"
-  bah config --cmd '["bash"]' --env PATH="$DEBIAN_PATH" "$c"
-  bah commit -q --rm "$c" "$JESSIE_E2E_NAME"
-  expect_config "$JESSIE_E2E_NAME" '[]' ''
-  smoke "$JESSIE_E2E_NAME" sh -c '/coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null'
-  export_archive "$JESSIE_E2E_NAME" "$OUT/jessie-dnsutils-1.7.tar" "$JESSIE_E2E_NAME"
+  build_e2e_image "$JESSIE_E2E_NAME" "$OUT/jessie-dnsutils-1.7.tar" '' '["bash"]' \
+    '/coredns -version && dig -v && nslookup -version && getent passwd root >/dev/null' \
+    "$(coredns_bin):/coredns"
 }
 
 node_version() {
