@@ -1,7 +1,41 @@
 // Real pods on the real node for tests: create from manifests, wait until Ready, exec into them, and a client pod
 // that resolves a name in a bounded loop and counts what failed, for the swap and restart tests.
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { binaryPath } from '../cluster/binaries.js';
 import type { NodeCluster } from '../cluster/node/cluster.js';
 import { DNSUTILS_IMAGE } from '../cluster/node/images.js';
+import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
+
+const execFileP = promisify(execFile);
+const KIND_SWAP = resolve('scripts/kind-swap.sh');
+
+export interface SwapRun {
+  code: number;
+  /** stdout and stderr together. */
+  output: string;
+}
+
+/**
+ * Runs `scripts/kind-swap.sh ARGS` against the node as a user would: KUBECONFIG set, the built kubectl on PATH, and
+ * the upstream's name as the outside name `check` resolves. Never rejects; check `code`.
+ */
+export async function kindSwap(cluster: NodeCluster, args: string[]): Promise<SwapRun> {
+  const env = {
+    ...process.env,
+    KUBECONFIG: cluster.kubeconfigPath,
+    PATH: `${dirname(binaryPath('kubectl'))}:${process.env.PATH ?? ''}`,
+    CHECK_OUTSIDE_NAME: `www.${UPSTREAM_ZONE}`,
+  };
+  try {
+    const { stdout, stderr } = await execFileP('bash', [KIND_SWAP, ...args], { env, timeout: 400_000, maxBuffer: 16 << 20 });
+    return { code: 0, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
 
 export class Kubectl {
   constructor(private readonly cluster: NodeCluster) {}

@@ -6,30 +6,20 @@
 // most 2 queries where it costs 8 without autopath; `nslookup kubernetes.default` must find what it found without.
 // Queries are counted by the servers themselves (coredns_dns_requests_total, summed over the replicas).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { binaryPath } from '../cluster/binaries.js';
+import { resolve } from 'node:path';
 import { UPSTREAM_RECORDS } from '../cluster/node/upstream.js';
 import { KUBEADM_COREFILE } from '../cluster/node/coredns-addon.js';
 import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
-import { dnsutilsPod, Kubectl } from '../helpers/node-pods.js';
+import { dnsutilsPod, kindSwap, Kubectl } from '../helpers/node-pods.js';
 
-const execFileP = promisify(execFile);
-const SWAP = resolve('scripts/kind-swap.sh');
 const NS = 'autopath-test';
 const OUTSIDE = `www.${UPSTREAM_ZONE}`;
 const OUTSIDE_A = UPSTREAM_RECORDS['www.example.test'].A;
 
 async function swap(cluster: NodeCluster, args: string[]): Promise<void> {
-  const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath, PATH: `${dirname(binaryPath('kubectl'))}:${process.env.PATH ?? ''}`, CHECK_OUTSIDE_NAME: OUTSIDE };
-  try {
-    await execFileP('bash', [SWAP, ...args], { env, timeout: 400_000, maxBuffer: 16 << 20 });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    throw new Error(`kind-swap.sh ${args.join(' ')} failed:\n${`${e.stdout ?? ''}${e.stderr ?? ''}`.slice(-3000)}`);
-  }
+  const run = await kindSwap(cluster, args);
+  if (run.code !== 0) throw new Error(`kind-swap.sh ${args.join(' ')} failed:\n${run.output.slice(-3000)}`);
 }
 
 /** The lines of nslookup's answer that name what was found (the server lines and the search CNAME aside). */

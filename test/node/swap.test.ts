@@ -4,38 +4,11 @@
 // the whole time: every lookup must succeed. Pods resolve through the kubelet's real resolv.conf (search path,
 // ndots:5), and the answers after the swap must be the ones CoreDNS gave before it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { binaryPath } from '../cluster/binaries.js';
 import { CLUSTER_DNS_IP, UPSTREAM_ZONE } from '../cluster/node/layout.js';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
-import { dnsutilsPod, Kubectl, LookupLoop, type LookupCounts } from '../helpers/node-pods.js';
+import { dnsutilsPod, kindSwap, Kubectl, LookupLoop, type LookupCounts } from '../helpers/node-pods.js';
 
-const execFileP = promisify(execFile);
-const SWAP = resolve('scripts/kind-swap.sh');
 const NS = 'swap-test';
-
-interface SwapRun {
-  code: number;
-  output: string;
-}
-
-async function swap(cluster: NodeCluster, args: string[]): Promise<SwapRun> {
-  const env = {
-    ...process.env,
-    KUBECONFIG: cluster.kubeconfigPath,
-    PATH: `${dirname(binaryPath('kubectl'))}:${process.env.PATH ?? ''}`,
-    CHECK_OUTSIDE_NAME: `www.${UPSTREAM_ZONE}`,
-  };
-  try {
-    const { stdout, stderr } = await execFileP('bash', [SWAP, ...args], { env, timeout: 400_000, maxBuffer: 16 << 20 });
-    return { code: 0, output: `${stdout}${stderr}` };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 const describeLoop = (c: LookupCounts): string =>
   `${c.ok} good, ${c.failed} failed, ${c.slow} slow${c.failures.length > 0 ? `; first failures: ${c.failures.slice(0, 5).join(' | ')}` : ''}`;
@@ -128,7 +101,7 @@ describe('cluster-dns swapped in for CoreDNS on a real node', function () {
   it('swaps in with `kind-swap.sh in --no-build` without a failed lookup', async function () {
     this.timeout(420_000);
     const before = await loop.counts();
-    const run = await swap(cluster, ['in', '--no-build']);
+    const run = await kindSwap(cluster, ['in', '--no-build']);
     const during = await loop.since(before);
     phases.push(['swap in', during]);
     assert.equal(run.code, 0, `kind-swap.sh in failed:\n${run.output.slice(-3000)}`);
@@ -181,7 +154,7 @@ describe('cluster-dns swapped in for CoreDNS on a real node', function () {
   it('swaps back with `kind-swap.sh out` without a failed lookup', async function () {
     this.timeout(420_000);
     const before = await loop.counts();
-    const run = await swap(cluster, ['out']);
+    const run = await kindSwap(cluster, ['out']);
     const during = await loop.since(before);
     phases.push(['swap out', during]);
     assert.equal(run.code, 0, `kind-swap.sh out failed:\n${run.output.slice(-3000)}`);

@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ManagedProcess } from '../process.js';
+import { waitReady } from '../probe.js';
 import { startInNode } from './node-process.js';
 import { NODE_POD_CIDR, type NodeResources } from './layout.js';
 import { NodeSetupError } from './network.js';
@@ -97,12 +98,7 @@ export async function startContainerd(r: NodeResources, runcWrapper: string): Pr
       throw new NodeSetupError('containerd', `ctr ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim().split('\n').pop()}`, log);
     }
   };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exit !== undefined) throw new NodeSetupError('containerd', `${proc.describeExit()} before it answered`, log);
-    if (await ctr(['version'], 5000).then(() => true, () => false)) break;
-    if (Date.now() > deadline) throw new NodeSetupError('containerd', 'did not answer on its socket within 30 s', log);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // Ready once it answers on its socket; waitReady fails at once if it exits, naming its log.
+  await waitReady(proc, 30_000, () => ctr(['version'], 5000).then(() => true));
   return { socket, proc, ctr };
 }

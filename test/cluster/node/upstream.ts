@@ -6,9 +6,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeNsdConfig } from '../../helpers/nsd.js';
+import { waitReady } from '../probe.js';
 import { ManagedProcess } from '../process.js';
 import { HOST_ADDRESS, UPSTREAM_ZONE } from './layout.js';
-import { NodeSetupError } from './network.js';
 
 const execFileP = promisify(execFile);
 const NSD = '/usr/sbin/nsd';
@@ -41,13 +41,9 @@ export async function startUpstream(runDir: string): Promise<Upstream> {
   const resolvConf = join(runDir, 'resolv.conf');
   // No search line: the kubelet appends the host's search domains to every ClusterFirst pod's own.
   await writeFile(resolvConf, `nameserver ${HOST_ADDRESS}\n`);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exit !== undefined) throw new NodeSetupError('upstream NSD', `${proc.describeExit()}: ${proc.readLog().slice(-300)}`, join(dir, 'nsd.log'));
-    const answered = await execFileP('dig', [`@${HOST_ADDRESS}`, '-p', '53', '+time=1', '+tries=1', '+short', `www.${UPSTREAM_ZONE}`, 'A'])
-      .then(({ stdout }) => stdout.trim() === UPSTREAM_RECORDS['www.example.test'].A, () => false);
-    if (answered) return { proc, resolvConf };
-    if (Date.now() > deadline) throw new NodeSetupError('upstream NSD', `no answer on ${HOST_ADDRESS}:53 within 10 s`, join(dir, 'nsd.log'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitReady(proc, 10_000, async () => {
+    const { stdout } = await execFileP('dig', [`@${HOST_ADDRESS}`, '-p', '53', '+time=1', '+tries=1', '+short', `www.${UPSTREAM_ZONE}`, 'A']);
+    return stdout.trim() === UPSTREAM_RECORDS['www.example.test'].A;
+  });
+  return { proc, resolvConf };
 }
