@@ -1,4 +1,4 @@
-// Mocha root-hook plugin (loaded through .mocharc.json `require`) owning the one control plane of a test run.
+// Mocha root-hook plugin (loaded through .mocharc.cjs `require`) owning the one control plane of a test run.
 //
 // The control plane starts lazily, on the first getControlPlane() call, so a run with only unit tests never pays
 // for it; every later call gets the same instance, and the root afterAll stops it. Starting takes about 5-10 s
