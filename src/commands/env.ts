@@ -35,7 +35,7 @@ export function formatPlan(plan: PodEnvPlan, perContainer: boolean): string[] {
 }
 
 /** The settings `env` reads. */
-export type EnvConfig = SourceConfig & Pick<Config, 'pod' | 'noServiceLinks' | 'namespace' | 'maxEnvBytes' | 'envFromContainers'>;
+export type EnvConfig = SourceConfig & Pick<Config, 'pod' | 'noServiceLinks' | 'namespace' | 'maxEnvBytes' | 'envFromContainers' | 'serviceLinks'>;
 
 export async function envCommand(config: EnvConfig, log: Logger): Promise<void> {
   const pod: PodObject = config.pod ? readPod(config.pod) : { spec: { containers: [{ name: 'main' }] } };

@@ -21,7 +21,7 @@ export interface RunningWebhook {
 }
 
 /** The settings the webhook reads. */
-export type WebhookConfig = SourceConfig & Pick<Config, 'tlsCert' | 'tlsKey' | 'ownNamespace' | 'webhookAddr' | 'maxEnvBytes' | 'envFromContainers'>;
+export type WebhookConfig = SourceConfig & Pick<Config, 'tlsCert' | 'tlsKey' | 'ownNamespace' | 'webhookAddr' | 'maxEnvBytes' | 'envFromContainers' | 'serviceLinks'>;
 
 function ownNamespace(config: WebhookConfig): string | undefined {
   if (config.ownNamespace) return config.ownNamespace;
@@ -39,7 +39,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger): Promise<
   const own = ownNamespace(config);
   const policy = envPolicy(config, own);
   const { state, source } = await startSource(config, log, { watch: true, kinds: ENV_KINDS });
-  log.info('source started', { source: source.describe(), neverMutate: policy.neverMutate, maxEnvBytes: policy.maxEnvBytes, envFromContainers: policy.envFromContainers });
+  log.info('source started', { source: source.describe(), neverMutate: policy.neverMutate, maxEnvBytes: policy.maxEnvBytes, envFromContainers: policy.envFromContainers, serviceLinks: policy.serviceLinks });
   const counters = newCounters();
   const registry = createWebhookRegistry(() => ({ ...counters }));
   const requestLog = log.child({ component: 'admission' });

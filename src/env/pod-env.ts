@@ -40,14 +40,20 @@ export interface EnvPolicy {
    * variables, an `env` entry cannot reproduce), 'inject' treats them like the others.
    */
   envFromContainers: 'skip' | 'inject';
+  /**
+   * 'pod' follows each pod's enableServiceLinks as the kubelet does; 'always' gives every pod its namespace's
+   * Services, so the kubelet's own copy can be switched off (enableServiceLinks: false) without losing them.
+   */
+  serviceLinks: 'pod' | 'always';
 }
 
 /** The policy from the command-line settings; `own` is the webhook's namespace, if known. */
-export function envPolicy(config: Pick<Config, 'maxEnvBytes' | 'envFromContainers'>, own: string | undefined): EnvPolicy {
+export function envPolicy(config: Pick<Config, 'maxEnvBytes' | 'envFromContainers' | 'serviceLinks'>, own: string | undefined): EnvPolicy {
   return {
     neverMutate: ['kube-system', ...(own && own !== 'kube-system' ? [own] : [])],
     maxEnvBytes: config.maxEnvBytes,
     envFromContainers: config.envFromContainers,
+    serviceLinks: config.serviceLinks,
   };
 }
 
@@ -93,7 +99,7 @@ export function planPodEnv(pod: PodObject, namespace: string, cluster: ClusterVi
   if (annotations[INJECT_ENV_KEY] === INJECT_ENV_DISABLED) return skip(`pod is annotated ${INJECT_ENV_KEY}=${INJECT_ENV_DISABLED}`);
   if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('mirror pod of a static pod: its containers run from the node, not this spec');
 
-  const variables = serviceEnv(cluster.services.values(), { namespace, enableServiceLinks: pod.spec?.enableServiceLinks ?? true });
+  const variables = serviceEnv(cluster.services.values(), { namespace, enableServiceLinks: policy.serviceLinks === 'always' || (pod.spec?.enableServiceLinks ?? true) });
   const bytes = envBytes(variables);
   if (bytes > policy.maxEnvBytes) {
     const reason = `${variables.length} service variables take ${bytes} bytes, over the limit of ${policy.maxEnvBytes}`;

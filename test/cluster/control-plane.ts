@@ -79,6 +79,12 @@ export interface ControlPlane {
 }
 
 export const SERVICE_CIDR = '10.96.0.0/16';
+/**
+ * The real node's API server is dual-stack for Services (IPv4 first, so a Service without ipFamilies stays IPv4):
+ * an IPv6 ClusterIP Service can exist there, for the tests of service variables in real pods. No pod or node has
+ * an IPv6 address, and kube-proxy stays IPv4-only with an IPv4 cluster CIDR.
+ */
+export const SERVICE_CIDR_V6 = 'fd00:10:96::/112';
 // EndpointSlices need these; the others keep namespaces deletable and service-account tokens working.
 const FAKE_NODE_CONTROLLERS = 'endpointslice,endpointslicemirroring,namespace,serviceaccount,serviceaccount-token,garbagecollector';
 const PORT_ATTEMPTS = 3;
@@ -159,7 +165,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const proc = new ManagedProcess('kube-apiserver', bin['kube-apiserver'], [
         `--etcd-servers=${etcdUrl}`,
         `--secure-port=${port}`, `--bind-address=${bindAddress}`, `--advertise-address=${opts.advertiseAddress ?? bindAddress}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-cluster-ip-range=${realNode ? `${SERVICE_CIDR},${SERVICE_CIDR_V6}` : SERVICE_CIDR}`,
         '--authorization-mode=RBAC',
         // Without this every Pod would need its namespace's default ServiceAccount to exist first; a real node's
         // pods need it, for their projected tokens.

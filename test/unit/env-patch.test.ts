@@ -18,7 +18,7 @@ function demo(): ClusterState {
   return state;
 }
 
-const POLICY: EnvPolicy = { neverMutate: ['kube-system', 'cluster-dns'], maxEnvBytes: 32 * 1024, envFromContainers: 'skip' };
+const POLICY: EnvPolicy = { neverMutate: ['kube-system', 'cluster-dns'], maxEnvBytes: 32 * 1024, envFromContainers: 'skip', serviceLinks: 'pod' };
 const names = (env: unknown): string[] => (env as Array<{ name: string }>).map((e) => e.name);
 
 describe('env-var injector: the patch', () => {
@@ -81,6 +81,13 @@ describe('env-var injector: the patch', () => {
   it('enableServiceLinks: false in the pod gives only the kubernetes variables', () => {
     const plan = planPodEnv({ spec: { enableServiceLinks: false, containers: [{ name: 'c' }] } }, 'demo', state, POLICY);
     assert.ok(plan.variables.length > 0 && plan.variables.every((v) => v.name.startsWith('KUBERNETES_')));
+  });
+
+  it('--service-links always: enableServiceLinks: false still gets every service of its namespace', () => {
+    const pod: PodObject = { spec: { enableServiceLinks: false, containers: [{ name: 'c' }] } };
+    const always = planPodEnv(pod, 'demo', state, { ...POLICY, serviceLinks: 'always' });
+    assert.deepEqual(always.variables, demoVars);
+    assert.notDeepEqual(planPodEnv(pod, 'demo', state, POLICY).variables, demoVars);
   });
 
   it('the same patch for the same pod, whatever order the services were watched in', () => {

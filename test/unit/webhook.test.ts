@@ -18,7 +18,7 @@ import { type AdmitContext, NOT_SYNCED_WARNING, admit, newCounters } from '../..
 import { listenWebhook, type WebhookServer } from '../../src/webhook/server.js';
 import { watchTlsPair } from '../../src/webhook/tls-files.js';
 
-const POLICY: EnvPolicy = { neverMutate: ['kube-system', 'cluster-dns'], maxEnvBytes: 32 * 1024, envFromContainers: 'skip' };
+const POLICY: EnvPolicy = { neverMutate: ['kube-system', 'cluster-dns'], maxEnvBytes: 32 * 1024, envFromContainers: 'skip', serviceLinks: 'pod' };
 
 function context(synced = true): AdmitContext {
   const state = new ClusterState(true);
