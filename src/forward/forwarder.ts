@@ -152,8 +152,10 @@ export class Forwarder {
     const stale = this.cache.opts.staleSeconds > 0 ? this.cache.get(key, { stale: true }) : undefined;
     if (stale && stale.kind !== 'servfail') return this.replyFrom(stale, q, 30, 'cache'); // RFC 8767 §4: stale answers carry a TTL of 30 s
     this.stats.servfails++;
-    // Cached briefly, so clients retrying a dead upstream are answered at once instead of piling up.
-    this.cache.put(key, { id: 0, flags: Flag.QR | Flag.RA, rcode: Rcode.SERVFAIL, question: undefined, answer: [], authority: [], additional: [], opt: undefined });
+    // Not cached, as in CoreDNS (its cache keeps an upstream's SERVFAIL, never forward's own failure): a cached
+    // failure would outlive the outage by up to --cache-servfail-ttl, measured on the real node (docs/reliability.md).
+    // Clients retrying a dead upstream do not pile up: once it counts as down (--max-fails) the query above fails
+    // at once without a try, and the health check lets it back within --health-check-interval of its return.
     const reply = emptyReply(Rcode.SERVFAIL);
     reply.recursionAvailable = true;
     reply.source = 'forward';
