@@ -74,6 +74,11 @@ export interface ControlPlane {
   readonly pids: Readonly<Record<Component, number>>;
   /** Runs the built kubectl against this cluster. Never rejects on a non-zero exit; check `code`. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /**
+   * Kills the API server at once (a crash) for an outage test; `restart()` starts it again with the same flags
+   * and port and resolves when it is ready. stop() stops whichever copy runs.
+   */
+  killApiServer(): Promise<{ restart(): Promise<void> }>;
   /** Stops the processes (SIGTERM, then SIGKILL) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -158,11 +163,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const tls = { ca, cert, key };
 
     let server = '';
-    const apiserver = await startComponent(async () => {
+    let apiserverArgs: string[] = [];
+    const apiserverReady = async (): Promise<boolean> => (await get(`${server}/readyz`, tls)).status === 200;
+    let apiserver = await startComponent(async () => {
       const port = await freePort();
       server = `https://${bindAddress}:${port}`;
       await mkdir(join(dir, 'apiserver-certs'), { recursive: true });
-      const proc = new ManagedProcess('kube-apiserver', bin['kube-apiserver'], [
+      apiserverArgs = [
         `--etcd-servers=${etcdUrl}`,
         `--secure-port=${port}`, `--bind-address=${bindAddress}`, `--advertise-address=${opts.advertiseAddress ?? bindAddress}`,
         `--service-cluster-ip-range=${realNode ? `${SERVICE_CIDR},${SERVICE_CIDR_V6}` : SERVICE_CIDR}`,
@@ -179,10 +186,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--cert-dir=${join(dir, 'apiserver-certs')}`, // never write to the default /var/run/kubernetes
         '--allow-privileged=true',
         '--profiling=false',
-      ], logs['kube-apiserver']);
+      ];
+      const proc = new ManagedProcess('kube-apiserver', bin['kube-apiserver'], apiserverArgs, logs['kube-apiserver']);
       started.push(proc);
-      const ready = async (): Promise<boolean> => (await get(`${server}/readyz`, tls)).status === 200;
-      return { proc, ready };
+      return { proc, ready: apiserverReady };
     }, readyTimeoutMs);
 
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -222,7 +229,20 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     let stopping: Promise<void> | undefined;
     return {
       dir, kubeconfigPath, server, etcdUrl, nodeName, pki, logs,
-      pids: { etcd: etcd.pid, 'kube-apiserver': apiserver.pid, 'kube-controller-manager': controllerManager.pid },
+      get pids() {
+        return { etcd: etcd.pid, 'kube-apiserver': apiserver.pid, 'kube-controller-manager': controllerManager.pid };
+      },
+      killApiServer: async () => {
+        await apiserver.stop(0); // SIGTERM and SIGKILL at once: a crash, not a graceful shutdown
+        return {
+          restart: async () => {
+            // Same flags, so the same port: every client's kubeconfig stays valid.
+            apiserver = new ManagedProcess('kube-apiserver', bin['kube-apiserver'], apiserverArgs, logs['kube-apiserver']);
+            started.push(apiserver);
+            await waitReady(apiserver, readyTimeoutMs, apiserverReady);
+          },
+        };
+      },
       kubectl: (args, kopts) => runKubectl(bin.kubectl, ['--kubeconfig', kubeconfigPath, ...args], kopts),
       stop: () => (stopping ??= (async () => {
         // Clients of etcd first, so the API server does not spend its shutdown retrying a dead etcd.

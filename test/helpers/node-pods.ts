@@ -96,7 +96,14 @@ export interface LookupCounts {
   failed: number;
   /** Lookups that succeeded but took over a second. */
   slow: number;
-  /** The first few failures: "<unix time> <what dig printed>". */
+  /**
+   * Distinct seconds with at least one failed lookup: how long lookups failed, whatever each failure took (a
+   * quick SERVFAIL and a 2 s timeout count the same).
+   */
+  failedSeconds: number;
+  /** Unix time (s) of the last failed lookup; 0 if none (in since(): none in the window). */
+  lastFailure: number;
+  /** Failures (the first 2,000 of the loop): "<unix time> <what dig printed>". */
   failures: string[];
 }
 
@@ -109,9 +116,10 @@ export interface LookupCounts {
 export class LookupLoop {
   private constructor(private readonly k: Kubectl, readonly namespace: string, readonly pod: string) {}
 
-  static async start(k: Kubectl, namespace: string, pod: string, opts: { server: string; name: string; expect: string; maxSeconds?: number }): Promise<LookupLoop> {
+  /** `pauseSeconds` between lookups (default none) keeps several loops from taking the machine's CPU. */
+  static async start(k: Kubectl, namespace: string, pod: string, opts: { server: string; name: string; expect: string; maxSeconds?: number; pauseSeconds?: number }): Promise<LookupLoop> {
     const script = `
-      end=$(( $(date +%s) + ${opts.maxSeconds ?? 900} )); ok=0; failed=0; slow=0; : > /tmp/failures
+      end=$(( $(date +%s) + ${opts.maxSeconds ?? 900} )); ok=0; failed=0; slow=0; fsec=0; lastfail=0; : > /tmp/failures
       while [ ! -f /tmp/stop ] && [ "$(date +%s)" -lt "$end" ]; do
         t0=$(date +%s%N)
         out=$(dig +short +tries=1 +time=2 @${opts.server} ${opts.name} A 2>&1)
@@ -119,9 +127,11 @@ export class LookupLoop {
         if [ "$out" = "${opts.expect}" ]; then
           ok=$((ok+1)); [ $(( (t1 - t0) / 1000000 )) -gt 1000 ] && slow=$((slow+1))
         else
-          failed=$((failed+1)); [ "$failed" -le 20 ] && echo "$(date +%s) $out" | tr '\\n' ' ' >> /tmp/failures && echo >> /tmp/failures
+          failed=$((failed+1)); now=$(date +%s); [ "$now" != "$lastfail" ] && fsec=$((fsec+1)) && lastfail=$now
+          [ "$failed" -le 2000 ] && echo "$now $out" | tr '\\n' ' ' >> /tmp/failures && echo >> /tmp/failures
         fi
-        echo "$ok $failed $slow" > /tmp/counts.new && mv /tmp/counts.new /tmp/counts
+        echo "$ok $failed $slow $fsec $lastfail" > /tmp/counts.new && mv /tmp/counts.new /tmp/counts${opts.pauseSeconds ? `
+        sleep ${opts.pauseSeconds}` : ''}
       done
       touch /tmp/done`;
     await k.exec(namespace, pod, ['sh', '-c', 'rm -f /tmp/stop /tmp/done /tmp/counts']);
@@ -138,16 +148,21 @@ export class LookupLoop {
   }
 
   async counts(): Promise<LookupCounts> {
-    const out = await this.k.exec(this.namespace, this.pod, ['sh', '-c', 'cat /tmp/counts 2>/dev/null || echo 0 0 0; echo ---; cat /tmp/failures 2>/dev/null || true']);
+    const out = await this.k.exec(this.namespace, this.pod, ['sh', '-c', 'cat /tmp/counts 2>/dev/null || echo 0 0 0 0 0; echo ---; cat /tmp/failures 2>/dev/null || true']);
     const [head = '', rest = ''] = out.split('---\n');
-    const [ok = 0, failed = 0, slow = 0] = head.trim().split(/\s+/).map(Number);
-    return { ok, failed, slow, failures: rest.split('\n').filter((l) => l.trim() !== '') };
+    const [ok = 0, failed = 0, slow = 0, failedSeconds = 0, lastFailure = 0] = head.trim().split(/\s+/).map(Number);
+    return { ok, failed, slow, failedSeconds, lastFailure, failures: rest.split('\n').filter((l) => l.trim() !== '') };
   }
 
   /** Counts since `before` (the loop keeps running). */
   async since(before: LookupCounts): Promise<LookupCounts> {
     const now = await this.counts();
-    return { ok: now.ok - before.ok, failed: now.failed - before.failed, slow: now.slow - before.slow, failures: now.failures.slice(before.failures.length) };
+    return {
+      ok: now.ok - before.ok, failed: now.failed - before.failed, slow: now.slow - before.slow,
+      failedSeconds: now.failedSeconds - before.failedSeconds,
+      lastFailure: now.lastFailure > before.lastFailure ? now.lastFailure : 0,
+      failures: now.failures.slice(before.failures.length),
+    };
   }
 
   async stop(): Promise<LookupCounts> {

@@ -50,6 +50,12 @@ export interface NodeCluster {
   /** Milliseconds each start step took, in order. */
   readonly timings: ReadonlyArray<[string, number]>;
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /**
+   * Fault injection for the chaos tests: stops containerd (its shims and the pods run on) or the upstream NSD with
+   * SIGTERM, as a service manager's restart would; `restart()` starts it again with the same configuration and
+   * resolves once it answers.
+   */
+  stopPart(part: 'containerd' | 'upstream'): Promise<{ restart(): Promise<void> }>;
   /** Tears the node down and stops the control plane. Idempotent. */
   stop(): Promise<void>;
 }
@@ -133,7 +139,8 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       createRunCgroup(r);
       await createNodeNetwork(r);
     });
-    const [upstream, controlPlane, containerd] = await step('control plane, upstream and containerd', () => Promise.all([
+    // `let`: stopPart replaces upstream and containerd with restarted copies.
+    let [upstream, controlPlane, containerd] = await step('control plane, upstream and containerd', () => Promise.all([
       startUpstream(r.dir),
       startControlPlane({
         flavour: 'real-node', bindAddress: HOST_ADDRESS, clusterCidr: CLUSTER_CIDR, nodeName: NODE_NAME,
@@ -220,6 +227,17 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       },
       timings,
       kubectl,
+      stopPart: async (part) => {
+        const running = part === 'containerd' ? containerd.proc : upstream.proc;
+        await running.stop(10_000);
+        return {
+          restart: async () => {
+            if (part === 'containerd') containerd = await startContainerd(r, bin['runc-clamp']);
+            else upstream = await startUpstream(r.dir);
+            processes.push(part === 'containerd' ? containerd.proc : upstream.proc);
+          },
+        };
+      },
       stop: () => (stopping ??= tearDown()),
     };
   } catch (error) {
