@@ -206,7 +206,7 @@ function writeOpt(w: Writer, query: Query, reply: Reply, payloadSize: number): v
 export interface EncodeOptions {
   /** Largest message the transport can carry: the UDP payload limit, or 65535 over TCP. */
   maxSize: number;
-  /** UDP payload size we advertise in our OPT record. */
+  /** UDP payload size written in our OPT record: the client's own, which CoreDNS echoes (request.SizeAndDo). */
   advertisedPayload: number;
 }
 
@@ -222,6 +222,7 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
   const hasQuestion = query.questionEnd > HEADER_SIZE;
   seedQuestion(w, query);
 
+  const afterQuestion = w.mark();
   const counts = [0, 0, 0];
   let truncated = reply.truncated === true;
   const sections = [reply.answer, reply.authority, reply.additional];
@@ -235,6 +236,10 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
         if (e !== TOO_BIG) throw e;
         w.rollback(before);
         truncated = true;
+        if (reply.truncateWhole) {
+          w.rollback(afterQuestion);
+          counts.fill(0);
+        }
         break outer;
       }
     }
@@ -245,7 +250,7 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
   }
 
   const buf = w.buf;
-  let flags = Flag.QR | (query.flags & (Flag.RD | Flag.CD)) | (query.flags & 0x7800); // keep opcode
+  let flags = Flag.QR | ((reply.relayedFlags ?? query.flags) & (Flag.RD | Flag.CD)) | (query.flags & 0x7800); // keep opcode
   if (reply.authoritative) flags |= Flag.AA;
   if (reply.recursionAvailable) flags |= Flag.RA;
   if (reply.authenticData) flags |= Flag.AD;

@@ -175,6 +175,8 @@ export class Forwarder {
       authoritative: source === 'cache' || (e.flags & Flag.AA) !== 0,
       recursionAvailable: (e.flags & Flag.RA) !== 0,
       authenticData: (e.flags & Flag.AD) !== 0 && q.dnssecOk,
+      // A fresh relay is what the upstream said (its RD/CD bits, its own truncation); a cache hit is ours.
+      ...(source === 'forward' && staleTtl === undefined ? { relayedFlags: e.flags & (Flag.RD | Flag.CD), truncateWhole: true } : {}),
       ...view,
     };
   }
