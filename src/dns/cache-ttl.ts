@@ -22,9 +22,29 @@ interface Sections {
   additional: readonly RR[];
 }
 
-/** CoreDNS's response.Typify, as far as the TTL rules need it. */
-export function cacheClass(m: Sections): 'success' | 'denial' | 'servfail' | 'other' {
-  if (m.answer.length > 0) return m.rcode === Rcode.NOERROR ? 'success' : 'other';
+export interface Asked {
+  /** Lower-case. */
+  name: string;
+  type: number;
+}
+
+/** Whether the answer holds what was asked (cache.go answersQuestion, without following the chain by owner). */
+function answers(answer: readonly RR[], q: Asked): boolean {
+  if (q.type === RRType.ANY) return answer.some((rr) => rr.name.toLowerCase() === q.name);
+  if (q.type === RRType.CNAME) return answer.some((rr) => rr.type === RRType.CNAME && rr.name.toLowerCase() === q.name);
+  return answer.some((rr) => rr.type === q.type);
+}
+
+/**
+ * CoreDNS's cacheResponseType (response.Typify, then a CNAME chain that does not end in the asked type, with an
+ * SOA, counted as NODATA), as far as the TTL rules need it.
+ */
+export function cacheClass(m: Sections, q?: Asked): 'success' | 'denial' | 'servfail' | 'other' {
+  if (m.answer.length > 0) {
+    if (m.rcode !== Rcode.NOERROR) return 'other';
+    const soa = m.authority.some((rr) => rr.type === RRType.SOA);
+    return soa && q !== undefined && !answers(m.answer, q) ? 'denial' : 'success';
+  }
   const soa = m.authority.some((rr) => rr.type === RRType.SOA);
   if (soa && m.rcode === Rcode.NOERROR) return 'denial';
   if (m.rcode === Rcode.NXDOMAIN) return 'denial';
@@ -38,8 +58,8 @@ export function cacheClass(m: Sections): 'success' | 'denial' | 'servfail' | 'ot
 const FAILSAFE = 5;
 
 /** The one TTL CoreDNS's cache gives every record of `m`. */
-export function uniformTtl(m: Sections, caps: TtlCaps): number {
-  const kind = cacheClass(m);
+export function uniformTtl(m: Sections, caps: TtlCaps, q?: Asked): number {
+  const kind = cacheClass(m, q);
   if (kind === 'servfail') return caps.servfail;
   const max = kind === 'denial' ? caps.denial : caps.success;
   let smallest = max;

@@ -185,7 +185,7 @@ function writeRecord(w: Writer, rr: RR): void {
 }
 
 function optSize(reply: Reply): number {
-  return 11 + (reply.ede ? 6 + Buffer.byteLength(reply.ede.text) : 0);
+  return 11 + (reply.ede ? 6 + Buffer.byteLength(reply.ede.text) : 0) + (reply.relayedOptions?.length ?? 0);
 }
 
 function writeOpt(w: Writer, query: Query, reply: Reply, payloadSize: number): void {
@@ -194,14 +194,18 @@ function writeOpt(w: Writer, query: Query, reply: Reply, payloadSize: number): v
   w.u16(payloadSize);
   const extendedRcode = reply.rcode >> 4;
   w.u32(((extendedRcode & 0xff) << 24) | (query.edns?.dnssecOk ? 0x8000 : 0));
-  if (!reply.ede) return w.u16(0);
-  const text = Buffer.from(reply.ede.text, 'utf8');
-  w.u16(6 + text.length);
-  w.u16(OPTION_EDE);
-  w.u16(2 + text.length);
-  w.u16(reply.ede.code);
-  w.bytes(text);
+  const text = reply.ede ? Buffer.from(reply.ede.text, 'utf8') : undefined;
+  const relayed = reply.relayedOptions ?? EMPTY_BYTES;
+  w.u16((text ? 6 + text.length : 0) + relayed.length);
+  if (reply.ede && text) {
+    w.u16(OPTION_EDE);
+    w.u16(2 + text.length);
+    w.u16(reply.ede.code);
+    w.bytes(text);
+  }
+  w.bytes(relayed);
 }
+const EMPTY_BYTES = new Uint8Array(0);
 
 export interface EncodeOptions {
   /** Largest message the transport can carry: the UDP payload limit, or 65535 over TCP. */

@@ -84,6 +84,12 @@ export interface Reply {
    * header on; NSD, for one, does not echo CD). Unset: the client's bits are echoed.
    */
   relayedFlags?: number;
+  /**
+   * The upstream's EDNS options (RDATA of its OPT), for a fresh relay without --cache-cap-replies: CoreDNS's
+   * forward keeps the upstream's OPT (request.SizeAndDo), so an upstream's extended error reaches the client;
+   * its cache plugin drops them.
+   */
+  relayedOptions?: Uint8Array;
   /** RA: set on replies relayed from a recursive upstream. */
   recursionAvailable?: boolean;
   /** AD: relayed from a validating upstream when the client asked with DO or AD. */

@@ -19,6 +19,8 @@ export interface CacheEntry {
   /** When the entry stops being fresh (ms since epoch). */
   expiresAt: number;
   kind: 'success' | 'denial' | 'servfail';
+  /** The upstream's EDNS options: only on the fresh entry handed to the querier, never stored. */
+  options?: Uint8Array;
 }
 
 export interface CacheOptions {
@@ -148,7 +150,7 @@ export class ResponseCache {
     if ((kind === 'success' && this.opts.noSuccess) || (kind === 'denial' && this.opts.noDenial)) return undefined;
     let { answer, authority, additional } = m;
     if (this.opts.uniform) {
-      ttl = uniformTtl(m, this.opts.uniform);
+      ttl = uniformTtl(m, this.opts.uniform, m.question ? { name: m.question.name.toLowerCase(), type: m.question.type } : undefined);
       [answer, authority, additional] = [withTtl(answer, ttl), withTtl(authority, ttl), withTtl(additional, ttl)];
     }
     if (ttl <= 0) return undefined;

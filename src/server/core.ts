@@ -104,6 +104,7 @@ function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder
       healthCheckMs: config.healthCheckInterval,
       clock,
       onExchange: (to, rcode, seconds) => proxyDuration.observe(['forward', to, RCODE_NAMES[rcode] ?? String(rcode)], seconds),
+      relayOptions: !config.cacheCapReplies,
     },
     cache,
     log.child({ component: 'forward' }),
