@@ -128,8 +128,8 @@ export class Forwarder {
     });
 
   /** Looks a name up for the cluster handler's ExternalName chasing: the answer section, or undefined. */
-  async lookup(name: string, type: number): Promise<{ answer: RR[]; truncated: boolean } | undefined> {
-    const reply = await this.answer({ name, lowerName: name.toLowerCase(), type, qclass: 1, dnssecOk: false, checkingDisabled: false, recursionDesired: true });
+  async lookup(name: string, type: number, bits = { dnssecOk: false, checkingDisabled: false }): Promise<{ answer: RR[]; truncated: boolean } | undefined> {
+    const reply = await this.answer({ name, lowerName: name.toLowerCase(), type, qclass: 1, ...bits, recursionDesired: true });
     // As CoreDNS's ExternalName chase: an upstream that answered (REFUSED and NXDOMAIN included) keeps the CNAME
     // in the reply, with whatever answer it gave; only a failed lookup (no reply) drops it.
     if (reply.rcode === Rcode.SERVFAIL) return undefined;

@@ -5,7 +5,7 @@
 // becomes SERVFAIL. Over 300 lines on purpose: the whole per-type decision table of CoreDNS in one file, so the
 // NXDOMAIN-vs-NODATA rules can be read (and compared with handler.go) in one place.
 import type { Config } from '../config/options.js';
-import { EdeCode, Rcode, RRType } from '../dns/constants.js';
+import { EdeCode, Flag, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import { type Filter, type NameNode, answersOf } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../net/ip.js';
@@ -17,7 +17,8 @@ import { type ParsedName, parseName, podLabelToIP } from './names.js';
 export type PodMode = Config['pods'];
 
 /** Looks a name up outside the cluster zones (the forwarder); undefined when it cannot be asked. */
-export type ExternalLookup = (name: string, type: number) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;
+/** `bits`: the client's DO and CD, which CoreDNS's chase passes on (so it fills the same cache entry a direct query would). */
+export type ExternalLookup = (name: string, type: number, bits: { dnssecOk: boolean; checkingDisabled: boolean }) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;
 
 export interface ClusterHandlerOptions {
   /** Cluster zones, lower-case, first = primary (PTR targets). */
@@ -242,7 +243,8 @@ export class ClusterHandler {
     }
     const external = this.opts.external;
     if (!external) return { answer: [cname] };
-    return external(target, family === 4 ? RRType.A : RRType.AAAA).then((r) =>
+    const bits = { dnssecOk: ctx.query.edns?.dnssecOk ?? false, checkingDisabled: (ctx.query.flags & Flag.CD) !== 0 };
+    return external(target, family === 4 ? RRType.A : RRType.AAAA, bits).then((r) =>
       r ? { answer: [cname, ...r.answer], truncated: r.truncated } : NODATA,
     );
   }

@@ -136,7 +136,7 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     synced: () => source.synced(),
     // --fallthrough (kubeadm's: the reverse zones, so PTR lookups of outside addresses go to the forwarder).
     fallthrough: forwarding ? config.fallthrough : [],
-    external: forwarding ? (name, type) => forwarding.forwarder.lookup(name, type) : undefined,
+    external: forwarding ? (name, type, bits) => forwarding.forwarder.lookup(name, type, bits) : undefined,
   });
   const caps = ttlCaps(config);
   const capped = (h: Handler): Handler => (caps ? withUniformTtl(h, caps) : h);

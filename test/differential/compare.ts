@@ -40,14 +40,9 @@ function records(lines: string[]): Record[] {
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.ttl - b.ttl));
 }
 
-/** Owner and type only: what is compared of a truncated reply's records. */
-const shapes = (lines: string[]): string[] => lines.map((l) => l.split(' ').slice(0, 4).join(' '));
-
-function sameSection(a: string[], b: string[], truncated: boolean): { records: boolean; ttls: boolean } {
-  // Which records a truncated reply keeps depends on the order they were in (CoreDNS's comes from Go map order
-  // and `loadbalance`), so with TC on both sides the count, owners, types and TTLs must match, not the RDATA.
-  const ra = records(truncated ? shapes(a) : a);
-  const rb = records(truncated ? shapes(b) : b);
+function sameSection(a: string[], b: string[]): { records: boolean; ttls: boolean } {
+  const ra = records(a);
+  const rb = records(b);
   if (ra.length !== rb.length || ra.some((r, i) => r.key !== rb[i]!.key)) return { records: false, ttls: true };
   const ttls = ra.every((r, i) => (CLUSTER.test(r.owner) ? r.ttl === rb[i]!.ttl : Math.abs(r.ttl - rb[i]!.ttl) <= 1));
   return { records: true, ttls };
@@ -62,9 +57,8 @@ export function compare(e: Exchange): Difference | undefined {
   if (ref.id !== ours.id) fields.push('id');
   if (ref.flags.join(' ') !== ours.flags.join(' ')) fields.push('flags');
   if (ref.question.join('|') !== ours.question.join('|')) fields.push('question');
-  const truncated = ref.flags.includes('tc') && ours.flags.includes('tc');
   for (const s of ['answer', 'authority', 'additional'] as const) {
-    const same = sameSection(ref[s], ours[s], truncated);
+    const same = sameSection(ref[s], ours[s]);
     if (!same.records) fields.push(s);
     else if (!same.ttls) fields.push(`${s}.ttl`);
   }

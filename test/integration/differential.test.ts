@@ -21,7 +21,7 @@ import { questions } from '../differential/queries.js';
 import { startUpstreams, type Upstreams } from '../differential/upstream.js';
 
 const FULL = process.env.DIFF_PROFILE === 'full';
-const BASE = FULL ? { variants: 5, rounds: 4, queries: 1200, namespaces: 3 } : { variants: 2, rounds: 2, queries: 350, namespaces: 1 };
+const BASE = FULL ? { variants: 5, rounds: 4, queries: 1200, namespaces: 3 } : { variants: 2, rounds: 2, queries: 500, namespaces: 1 };
 /** DIFF_VARIANTS, DIFF_ROUNDS, DIFF_QUERIES override the profile (to replay a seed smaller or larger). */
 const PROFILE = {
   ...BASE,
