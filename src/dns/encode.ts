@@ -241,6 +241,8 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
         w.rollback(before);
         truncated = true;
         if (reply.truncateWhole) {
+          // Names the dropped records registered for compression stay in the table, pointing past the end; harmless,
+          // since only the OPT (root owner) is written after this.
           w.rollback(afterQuestion);
           counts.fill(0);
         }

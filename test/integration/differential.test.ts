@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { getControlPlane, kubeConfigFor, type ControlPlane } from '../cluster/root-hooks.js';
+import { freePort } from '../cluster/ports.js';
+import { startCoreDnsWith } from '../helpers/coredns.js';
 import { dig } from '../helpers/dig.js';
 import { eventually } from '../helpers/eventually.js';
 import { Kube } from '../helpers/kube.js';
@@ -111,3 +113,17 @@ describe(`differential against CoreDNS (seed ${SEED}; replay with ${REPLAY})`, f
     });
   }
 });
+
+describe('differential: a CoreDNS that does not start', function () {
+  this.timeout(40_000);
+  it('fails with one line naming it', async () => {
+    const port = await freePort();
+    const err = await startCoreDnsWith(`.:${port} {\n    bind 127.0.0.1\n    no_such_plugin\n}\n`, port, 'CoreDNS (broken Corefile)').then(
+      () => assert.fail('a Corefile with an unknown plugin must not start'),
+      (e: unknown) => e as Error,
+    );
+    assert.doesNotMatch(err.message, /\n/);
+    assert.match(err.message, /^CoreDNS \(broken Corefile\) did not start .*no_such_plugin/);
+  });
+});
+
