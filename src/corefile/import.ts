@@ -313,11 +313,15 @@ class Importer {
         }
         case 'disable': {
           const [kind, ...only] = s.args;
-          if ((kind !== 'success' && kind !== 'denial') || (only.length > 0 && !(only.length === 1 && only[0] === '.'))) {
-            this.note(s, what, 'want disable success|denial, for every zone (per-zone exceptions are not supported)');
-            break;
-          }
-          this.set(kind === 'success' ? 'noCacheSuccess' : 'noCacheDenial', true);
+          const zones = only.map((z) => z.toLowerCase().replace(/\.$/, ''));
+          const clusterZones = (this.settings['zone'] as string[] | undefined) ?? ['cluster.local'];
+          if (kind !== 'success' && kind !== 'denial') this.note(s, what, 'want disable success|denial');
+          // Cluster answers are never cached here (they come from the live index): disabling the cache for the
+          // cluster zones is what cluster-dns does anyway (kubeadm's own benchmarks Corefile does it).
+          else if (zones.length > 0 && zones.every((z) => clusterZones.some((c) => z === c || z.endsWith(`.${c}`)))) break;
+          else if (zones.length > 0 && !(zones.length === 1 && zones[0] === '')) {
+            this.note(s, what, 'disable applies to every zone or to the cluster zones only (other per-zone exceptions are not supported)');
+          } else this.set(kind === 'success' ? 'noCacheSuccess' : 'noCacheDenial', true);
           break;
         }
         case 'servfail': {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export type CacheSetting =
   | { kind: 'none' }
   | { kind: 'plain'; ttl: number }
-  | { kind: 'block'; ttl: number; success?: [number, number?]; denial?: [number, number?]; disable?: 'success' | 'denial' };
+  | { kind: 'block'; ttl: number; success?: [number, number?]; denial?: [number, number?]; disable?: 'success' | 'denial'; disableZone?: string };
 
 export interface Variant {
   label: string;
@@ -54,7 +54,7 @@ function cacheLines(c: CacheSetting): string[] {
     const s = c[kind];
     if (s) inner.push(`        ${kind} ${s.filter((x) => x !== undefined).join(' ')}`);
   }
-  if (c.disable) inner.push(`        disable ${c.disable}`);
+  if (c.disable) inner.push(`        disable ${c.disable}${c.disableZone ? ` ${c.disableZone}` : ''}`);
   return [`    cache ${c.ttl} {`, ...inner, '    }'];
 }
 
@@ -116,6 +116,7 @@ export function randomVariant(random: () => number, index: number): Variant {
     { kind: 'block', ttl: cacheTtl, success: [5000, pick([undefined, 20])], denial: [2000, pick([undefined, 10])] },
     { kind: 'block', ttl: cacheTtl, disable: pick(['success', 'denial'] as const) },
     { kind: 'block', ttl: cacheTtl, success: [9984], disable: 'denial' },
+    { kind: 'block', ttl: cacheTtl, disable: 'success', disableZone: 'cluster.local' },
   ]);
   const fallthrough = random() < 0.7;
   const stub = random() < 0.5;

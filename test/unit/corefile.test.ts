@@ -186,6 +186,15 @@ stub.example:53 {
 ];
 
 describe('import-corefile: Corefile to cluster-dns config', () => {
+  it('cache disable for the cluster zones only is what cluster-dns does anyway; for another zone it is named', () => {
+    const corefile = (zone: string) => `.:53 {\n kubernetes cluster.local\n forward . 10.0.0.1\n cache 30 {\n  disable success ${zone}\n }\n}\n`;
+    const cluster = importCorefile(corefile('cluster.local'));
+    assert.equal(cluster.config['noCacheSuccess'], undefined);
+    assert.ok(!cluster.notCarried.some((l) => /disable/.test(l)), cluster.notCarried.join('\n'));
+    const other = importCorefile(corefile('example.org'));
+    assert.ok(other.notCarried.some((l) => /:5: cache disable success example\.org: disable applies to every zone or to the cluster zones only/.test(l)), other.notCarried.join('\n'));
+  });
+
   for (const c of CASES) {
     it(c.name, () => {
       const result = importCorefile(c.corefile);
