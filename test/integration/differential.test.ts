@@ -44,10 +44,11 @@ describe(`differential against CoreDNS (seed ${SEED}; replay with ${REPLAY})`, f
   const pairs: Pair[] = [];
   let lastQuery = 0;
   const totals = { states: 0, queries: 0, differences: 0, allowed: 0 };
-  const t0 = Date.now();
+  let t0 = Date.now();
 
   before(async function () {
     this.timeout(180_000);
+    t0 = Date.now();
     console.log(`      differential: seed ${SEED} (replay: ${REPLAY} npx mocha dist/test/integration/differential.test.js)`);
     cp = await getControlPlane();
     kube = new Kube(kubeConfigFor(cp));
