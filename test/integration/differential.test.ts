@@ -70,10 +70,18 @@ describe(`differential against CoreDNS (seed ${SEED}; replay with ${REPLAY})`, f
     console.log(`      differential: seed ${SEED}, ${totals.states} states, ${totals.queries} queries, ${totals.differences} differences (${totals.allowed} allowed by rule), ${pairs.length} Corefiles, ${secs} s`);
   });
 
-  /** A new Service every server must answer before the round starts: then both have seen every change before it. */
+  /**
+   * A new headless Service with a slice of its own, which every server must answer before the round starts. Each
+   * resource's watch delivers in order, and its name exists only once both the Service and the slice are seen, so
+   * then both servers have every change made before it.
+   */
   async function sentinel(round: number): Promise<void> {
     const ns = state!.namespaces[state!.namespaces.length - 1]!;
-    await kube.createService(ns, `sentinel-${round}`, { ports: [{ port: 80, protocol: 'TCP' }] });
+    await kube.createService(ns, `sentinel-${round}`, { clusterIP: 'None' });
+    await kube.discovery.createNamespacedEndpointSlice({
+      namespace: ns,
+      body: { metadata: { name: `sentinel-${round}`, labels: { 'kubernetes.io/service-name': `sentinel-${round}` } }, addressType: 'IPv4', endpoints: [{ addresses: [`10.250.0.${round + 1}`] }] },
+    });
     const name = `sentinel-${round}.${ns}.svc.cluster.local`;
     for (const p of pairs) {
       for (const [who, port] of [[`CoreDNS (${p.variant.label})`, p.coredns.port], [`cluster-dns (${p.variant.label})`, p.ours.port]] as const) {
