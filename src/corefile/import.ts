@@ -23,8 +23,8 @@ export interface ImportResult {
 /** Output order of the settings (also the order of docs/configuration.md, roughly). */
 const ORDER = [
   'zone', 'dnsAddr', 'ttl', 'pods', 'endpointPodNames', 'ignoreEmptyService', 'syncTimeout',
-  'noForward', 'upstream', 'resolvConf', 'stubDomain', 'policy', 'maxConcurrent', 'maxFails', 'healthCheckInterval',
-  'cacheTtl', 'cacheNegativeTtl', 'cacheServfailTtl', 'cacheSize', 'serveStale', 'serveStaleWindow',
+  'fallthrough', 'noForward', 'upstream', 'resolvConf', 'stubDomain', 'policy', 'maxConcurrent', 'maxFails', 'healthCheckInterval',
+  'cacheCapReplies', 'cacheTtl', 'cacheNegativeTtl', 'cacheServfailTtl', 'cacheMinTtl', 'noCacheSuccess', 'noCacheDenial', 'cacheSize', 'serveStale', 'serveStaleWindow',
   'loadbalance', 'logQueries', 'metricsAddr', 'healthAddr', 'readyAddr', 'lameduck',
 ];
 
@@ -71,6 +71,7 @@ class Importer {
   private readonly stubs = new Map<string, string[]>();
   private mainCache: string | undefined;
   private mainLog = false;
+  private mainBind: string | undefined;
   private globalForward = false;
   private mainZones: ServerKey[] = [];
 
@@ -148,6 +149,7 @@ class Importer {
       for (const d of block.directives) {
         if (d.name === 'forward') this.forward(d, keys.map((k) => k.zone), false);
         else if (d.name === 'errors' || d.name === 'loop') continue;
+        else if (d.name === 'bind' && this.mainBind === d.args.join(' ')) continue; // the same address: one listener serves both
         else if (d.name === 'cache' && this.mainCache === [d.args, d.block?.map((s) => [s.name, ...s.args])].flat(2).join(' ')) continue;
         else if (d.name === 'log' && this.mainLog) continue;
         else this.note(d, `${label}: ${d.name}`, 'settings apply to every forwarded name, per-domain settings are not supported');
@@ -198,6 +200,7 @@ class Importer {
       case 'prometheus':
         return this.listen(d, 'metricsAddr', d.args[0] ?? COREDNS_PROMETHEUS);
       case 'bind': {
+        this.mainBind = d.args.join(' ');
         const host = d.args[0];
         if (host === undefined || d.args.length > 1 || d.block) this.note(d, `bind ${d.args.join(' ')}`, 'cluster-dns listens on one address: the first is kept');
         if (host !== undefined) {
@@ -227,7 +230,7 @@ class Importer {
     if (cluster.length > 0) this.set('zone', cluster);
     this.set('ttl', 5);
     this.set('pods', 'disabled'); // CoreDNS's default when there is no `pods` line
-    let fallthroughReverse = false;
+    let fallthrough: string[] = [];
     for (const s of d.block ?? []) {
       const what = `kubernetes ${s.name}${s.args.length ? ` ${s.args.join(' ')}` : ''}`;
       switch (s.name) {
@@ -247,12 +250,10 @@ class Importer {
           if (s.args.length === 1 && s.args[0] === 'empty_service') this.set('ignoreEmptyService', true);
           else this.note(s, what, 'only empty_service can be ignored');
           break;
-        case 'fallthrough': {
-          const only = s.args.map((z) => z.toLowerCase().replace(/\.$/, ''));
-          if (only.length > 0 && only.every((z) => isReverse(z))) fallthroughReverse = true;
-          else this.note(s, what, 'cluster-dns falls through only for PTR lookups (in-addr.arpa and ip6.arpa); other names in a cluster zone are answered NXDOMAIN');
+        case 'fallthrough':
+          // No zones: every zone of the plugin, as in CoreDNS.
+          fallthrough = s.args.length > 0 ? s.args.map((z) => z.toLowerCase().replace(/\.$/, '')) : zones.filter((z) => z !== '.');
           break;
-        }
         case 'startup_timeout': {
           const ms = this.durationMs(s, s.args[0], what);
           if (ms !== undefined) this.set('syncTimeout', Math.min(3600, seconds(ms)));
@@ -277,7 +278,7 @@ class Importer {
           this.note(s, what, 'not supported');
       }
     }
-    if (!fallthroughReverse) this.note(d, 'kubernetes (no fallthrough in-addr.arpa ip6.arpa)', 'cluster-dns always forwards PTR lookups of addresses that are not in the cluster (kubeadm\'s setting)');
+    this.set('fallthrough', fallthrough);
   }
 
   private cache(d: Directive): void {
@@ -285,6 +286,7 @@ class Importer {
     let successTtl = COREDNS_CACHE.successTtl;
     let denialTtl = COREDNS_CACHE.denialTtl;
     let capacity: { success?: number; denial?: number } = {};
+    let minimum: number | undefined;
     const [ttlArg, ...zones] = d.args;
     if (ttlArg !== undefined && /^\d+$/.test(ttlArg)) successTtl = denialTtl = Number(ttlArg);
     else if (ttlArg !== undefined) zones.unshift(ttlArg);
@@ -302,7 +304,24 @@ class Importer {
             if (t !== undefined && s.name === 'success') successTtl = t;
             else if (t !== undefined) denialTtl = t;
           }
-          if (minTtl !== undefined) this.note(s, what, 'a minimum TTL is not supported: short TTLs are kept');
+          if (minTtl !== undefined) {
+            const m = this.int(s, minTtl, 0, 3600, `cache ${s.name} minimum TTL`);
+            if (m !== undefined && minimum !== undefined && m !== minimum) this.note(s, what, `one minimum TTL for both kinds: ${minimum} is kept`);
+            else if (m !== undefined) minimum = m;
+          }
+          break;
+        }
+        case 'disable': {
+          const [kind, ...only] = s.args;
+          const zones = only.map((z) => z.toLowerCase().replace(/\.$/, ''));
+          const clusterZones = (this.settings['zone'] as string[] | undefined) ?? ['cluster.local'];
+          if (kind !== 'success' && kind !== 'denial') this.note(s, what, 'want disable success|denial');
+          // Cluster answers are never cached here (they come from the live index): disabling the cache for the
+          // cluster zones is what cluster-dns does anyway (kubeadm's own benchmarks Corefile does it).
+          else if (zones.length > 0 && zones.every((z) => clusterZones.some((c) => z === c || z.endsWith(`.${c}`)))) break;
+          else if (zones.length > 0 && !(zones.length === 1 && zones[0] === '')) {
+            this.note(s, what, 'disable applies to every zone or to the cluster zones only (other per-zone exceptions are not supported)');
+          } else this.set(kind === 'success' ? 'noCacheSuccess' : 'noCacheDenial', true);
           break;
         }
         case 'servfail': {
@@ -323,6 +342,9 @@ class Importer {
           this.note(s, what, 'not supported');
       }
     }
+    // CoreDNS's cache gives every reply it passes on one capped TTL, cluster answers included.
+    this.set('cacheCapReplies', true);
+    if (minimum !== undefined) this.set('cacheMinTtl', minimum);
     this.set('cacheTtl', Math.min(successTtl, 86_400));
     this.set('cacheNegativeTtl', Math.min(denialTtl, 86_400));
     if (capacity.success !== undefined || capacity.denial !== undefined) {

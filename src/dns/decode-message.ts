@@ -18,7 +18,8 @@ export interface DecodedMessage {
   authority: RR[];
   additional: RR[];
   /** The OPT record's payload size and DO bit, when present. */
-  opt: { udpSize: number; dnssecOk: boolean } | undefined;
+  /** `options`: the OPT's RDATA as received (EDE, NSID, …), which a relay without a cache passes on. */
+  opt: { udpSize: number; dnssecOk: boolean; options: Uint8Array } | undefined;
 }
 
 
@@ -35,7 +36,7 @@ function name(buf: Uint8Array, p: number): { name: string; end: number } {
   return n;
 }
 
-function record(buf: Uint8Array, p: number): { rr: RR | undefined; opt?: { udpSize: number; ttl: number }; end: number } {
+function record(buf: Uint8Array, p: number): { rr: RR | undefined; opt?: { udpSize: number; ttl: number; options: Uint8Array }; end: number } {
   const owner = name(buf, p);
   let q = owner.end;
   if (q + 10 > buf.length) throw new MessageError('record header runs past the end');
@@ -46,7 +47,7 @@ function record(buf: Uint8Array, p: number): { rr: RR | undefined; opt?: { udpSi
   q += 10;
   const end = q + rdlen;
   if (end > buf.length) throw new MessageError('RDATA runs past the end');
-  if (type === RRType.OPT) return { rr: undefined, opt: { udpSize: rclass, ttl }, end };
+  if (type === RRType.OPT) return { rr: undefined, opt: { udpSize: rclass, ttl, options: buf.slice(q, end) }, end };
   const base = { name: owner.name, ttl: ttl > 0x7fffffff ? 0 : ttl }; // RFC 2181 §8: a TTL with the top bit set is 0
   const raw = (): RR => ({ ...base, type, rclass, raw: buf.slice(q, end) });
   if (rclass !== 1) return { rr: raw(), end };
@@ -121,7 +122,7 @@ export function decodeMessage(buf: Uint8Array): DecodedMessage {
       const r = record(buf, p);
       p = r.end;
       if (r.opt) {
-        opt = { udpSize: r.opt.udpSize, dnssecOk: (r.opt.ttl & 0x8000) !== 0 };
+        opt = { udpSize: r.opt.udpSize, dnssecOk: (r.opt.ttl & 0x8000) !== 0, options: r.opt.options };
         extendedRcode = r.opt.ttl >>> 24;
       } else if (r.rr) sections[s]!.push(r.rr);
     }

@@ -185,7 +185,7 @@ function writeRecord(w: Writer, rr: RR): void {
 }
 
 function optSize(reply: Reply): number {
-  return 11 + (reply.ede ? 6 + Buffer.byteLength(reply.ede.text) : 0);
+  return 11 + (reply.ede ? 6 + Buffer.byteLength(reply.ede.text) : 0) + (reply.relayedOptions?.length ?? 0);
 }
 
 function writeOpt(w: Writer, query: Query, reply: Reply, payloadSize: number): void {
@@ -194,19 +194,23 @@ function writeOpt(w: Writer, query: Query, reply: Reply, payloadSize: number): v
   w.u16(payloadSize);
   const extendedRcode = reply.rcode >> 4;
   w.u32(((extendedRcode & 0xff) << 24) | (query.edns?.dnssecOk ? 0x8000 : 0));
-  if (!reply.ede) return w.u16(0);
-  const text = Buffer.from(reply.ede.text, 'utf8');
-  w.u16(6 + text.length);
-  w.u16(OPTION_EDE);
-  w.u16(2 + text.length);
-  w.u16(reply.ede.code);
-  w.bytes(text);
+  const text = reply.ede ? Buffer.from(reply.ede.text, 'utf8') : undefined;
+  const relayed = reply.relayedOptions ?? EMPTY_BYTES;
+  w.u16((text ? 6 + text.length : 0) + relayed.length);
+  if (reply.ede && text) {
+    w.u16(OPTION_EDE);
+    w.u16(2 + text.length);
+    w.u16(reply.ede.code);
+    w.bytes(text);
+  }
+  w.bytes(relayed);
 }
+const EMPTY_BYTES = new Uint8Array(0);
 
 export interface EncodeOptions {
   /** Largest message the transport can carry: the UDP payload limit, or 65535 over TCP. */
   maxSize: number;
-  /** UDP payload size we advertise in our OPT record. */
+  /** UDP payload size written in our OPT record: the client's own, which CoreDNS echoes (request.SizeAndDo). */
   advertisedPayload: number;
 }
 
@@ -222,6 +226,7 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
   const hasQuestion = query.questionEnd > HEADER_SIZE;
   seedQuestion(w, query);
 
+  const afterQuestion = w.mark();
   const counts = [0, 0, 0];
   let truncated = reply.truncated === true;
   const sections = [reply.answer, reply.authority, reply.additional];
@@ -235,6 +240,12 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
         if (e !== TOO_BIG) throw e;
         w.rollback(before);
         truncated = true;
+        if (reply.truncateWhole) {
+          // Names the dropped records registered for compression stay in the table, pointing past the end; harmless,
+          // since only the OPT (root owner) is written after this.
+          w.rollback(afterQuestion);
+          counts.fill(0);
+        }
         break outer;
       }
     }
@@ -245,7 +256,7 @@ export function encodeReply(query: Query, reply: Reply, opts: EncodeOptions): Bu
   }
 
   const buf = w.buf;
-  let flags = Flag.QR | (query.flags & (Flag.RD | Flag.CD)) | (query.flags & 0x7800); // keep opcode
+  let flags = Flag.QR | ((reply.relayedFlags ?? query.flags) & (Flag.RD | Flag.CD)) | (query.flags & 0x7800); // keep opcode
   if (reply.authoritative) flags |= Flag.AA;
   if (reply.recursionAvailable) flags |= Flag.RA;
   if (reply.authenticData) flags |= Flag.AD;

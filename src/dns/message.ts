@@ -73,6 +73,23 @@ export interface Reply {
   authoritative: boolean;
   /** Set when the answer was cut short upstream of the encoder (e.g. a truncated upstream reply). */
   truncated?: boolean;
+  /**
+   * A reply relayed fresh from an upstream: when it does not fit the client's size it goes out with TC and no
+   * records at all, as the upstream itself answers a client with that size (CoreDNS's forward asks with the
+   * client's size and relays that). Answers from memory are cut at a record boundary instead.
+   */
+  truncateWhole?: boolean;
+  /**
+   * RD and CD as the upstream's reply had them, for a fresh relay (CoreDNS's forward passes the upstream's
+   * header on; NSD, for one, does not echo CD). Unset: the client's bits are echoed.
+   */
+  relayedFlags?: number;
+  /**
+   * The upstream's EDNS options (RDATA of its OPT), for a fresh relay without --cache-cap-replies: CoreDNS's
+   * forward keeps the upstream's OPT (request.SizeAndDo), so an upstream's extended error reaches the client;
+   * its cache plugin drops them.
+   */
+  relayedOptions?: Uint8Array;
   /** RA: set on replies relayed from a recursive upstream. */
   recursionAvailable?: boolean;
   /** AD: relayed from a validating upstream when the client asked with DO or AD. */

@@ -182,8 +182,8 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
     out[o] = 0;
     out[o + 1] = 0;
     out[o + 2] = RRType.OPT;
-    out[o + 3] = MAX_UDP_PAYLOAD >> 8;
-    out[o + 4] = MAX_UDP_PAYLOAD & 0xff;
+    out[o + 3] = q.udpSize >> 8; // the client's size echoed, as the full path does
+    out[o + 4] = q.udpSize & 0xff;
     out[o + 5] = 0;
     out[o + 6] = 0;
     out[o + 7] = q.dnssecOk ? 0x80 : 0;

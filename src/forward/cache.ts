@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { Flag, Rcode, RRType } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
+import { type TtlCaps, uniformTtl, withTtl } from '../dns/cache-ttl.js';
 import type { RR } from '../dns/message.js';
 
 export interface CacheEntry {
@@ -18,6 +19,8 @@ export interface CacheEntry {
   /** When the entry stops being fresh (ms since epoch). */
   expiresAt: number;
   kind: 'success' | 'denial' | 'servfail';
+  /** The upstream's EDNS options: only on the fresh entry handed to the querier, never stored. */
+  options?: Uint8Array;
 }
 
 export interface CacheOptions {
@@ -29,6 +32,14 @@ export interface CacheOptions {
   servfailTtl: number;
   /** RFC 8767: how long past expiry an entry may still be served when every upstream fails; 0 = never. */
   staleSeconds: number;
+  /**
+   * --cache-cap-replies: an entry lives, and its records are stored with, the one TTL CoreDNS's cache gives
+   * the reply (dns/cache-ttl.ts), so hits count down from it as CoreDNS's do.
+   */
+  uniform?: TtlCaps;
+  /** CoreDNS `disable success` / `disable denial`: that kind is passed on but never stored. */
+  noSuccess?: boolean;
+  noDenial?: boolean;
 }
 
 export interface CacheStats {
@@ -136,9 +147,15 @@ export class ResponseCache {
     } else {
       return undefined; // REFUSED, FORMERR, NOTIMP: the next query should ask again
     }
+    if ((kind === 'success' && this.opts.noSuccess) || (kind === 'denial' && this.opts.noDenial)) return undefined;
+    let { answer, authority, additional } = m;
+    if (this.opts.uniform) {
+      ttl = uniformTtl(m, this.opts.uniform, m.question ? { name: m.question.name.toLowerCase(), type: m.question.type } : undefined);
+      [answer, authority, additional] = [withTtl(answer, ttl), withTtl(authority, ttl), withTtl(additional, ttl)];
+    }
     if (ttl <= 0) return undefined;
     const now = this.clock();
-    const entry: CacheEntry = { rcode: m.rcode, flags: m.flags, answer: m.answer, authority: m.authority, additional: m.additional, storedAt: now, expiresAt: now + ttl * 1000, kind };
+    const entry: CacheEntry = { rcode: m.rcode, flags: m.flags, answer, authority, additional, storedAt: now, expiresAt: now + ttl * 1000, kind };
     const keepMs = ttl * 1000 + (kind === 'servfail' ? 0 : this.opts.staleSeconds * 1000);
     this.lru.set(key, entry, { ttl: keepMs });
     this.stats.inserts++;

@@ -25,6 +25,8 @@ export interface ForwarderOptions extends UpstreamOptions {
   maxConcurrent: number;
   /** Told of every upstream reply (coredns_proxy_request_duration_seconds); observation stays outside. */
   onExchange?: (upstream: string, rcode: number, seconds: number) => void;
+  /** Pass a fresh reply's EDNS options on (CoreDNS's forward without a cache in front); off with --cache-cap-replies. */
+  relayOptions?: boolean;
 }
 
 export interface ForwardStats {
@@ -126,9 +128,11 @@ export class Forwarder {
     });
 
   /** Looks a name up for the cluster handler's ExternalName chasing: the answer section, or undefined. */
-  async lookup(name: string, type: number): Promise<{ answer: RR[]; truncated: boolean } | undefined> {
-    const reply = await this.answer({ name, lowerName: name.toLowerCase(), type, qclass: 1, dnssecOk: false, checkingDisabled: false, recursionDesired: true });
-    if (reply.rcode === Rcode.SERVFAIL || reply.rcode === Rcode.REFUSED) return undefined;
+  async lookup(name: string, type: number, bits = { dnssecOk: false, checkingDisabled: false }): Promise<{ answer: RR[]; truncated: boolean } | undefined> {
+    const reply = await this.answer({ name, lowerName: name.toLowerCase(), type, qclass: 1, ...bits, recursionDesired: true });
+    // As CoreDNS's ExternalName chase: an upstream that answered (REFUSED and NXDOMAIN included) keeps the CNAME
+    // in the reply, with whatever answer it gave; only a failed lookup (no reply) drops it.
+    if (reply.rcode === Rcode.SERVFAIL) return undefined;
     return { answer: reply.answer, truncated: reply.truncated === true };
   }
 
@@ -177,6 +181,9 @@ export class Forwarder {
       authoritative: source === 'cache' || (e.flags & Flag.AA) !== 0,
       recursionAvailable: (e.flags & Flag.RA) !== 0,
       authenticData: (e.flags & Flag.AD) !== 0 && q.dnssecOk,
+      // A fresh relay is what the upstream said (its RD/CD bits, its own truncation); a cache hit is ours.
+      ...(source === 'forward' && staleTtl === undefined ? { relayedFlags: e.flags & (Flag.RD | Flag.CD), truncateWhole: true } : {}),
+      ...(source === 'forward' && this.opts.relayOptions && e.options?.length ? { relayedOptions: e.options } : {}),
       ...view,
     };
   }
@@ -235,6 +242,7 @@ export class Forwarder {
       storedAt: now,
       expiresAt: now,
       kind: m.rcode === Rcode.NOERROR && m.answer.length ? 'success' : 'denial',
+      ...(m.opt?.options.length ? { options: m.opt.options } : {}),
     };
   }
 

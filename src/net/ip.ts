@@ -103,7 +103,9 @@ export function addressFromReverse(labels: string, family: 4 | 6): string | unde
     if (parts.length !== 4) return undefined;
     return parseIP(parts.join('.'))?.text;
   }
-  if (parts.length !== 32 || !parts.every((p) => /^[0-9a-f]$/.test(p))) return undefined;
+  // As CoreDNS's dnsutil.ExtractAddressFromReverse: the first 32 nibbles make the address and up to three labels
+  // in front of them are ignored (it joins len/4 groups of four), so `www.<32 nibbles>.ip6.arpa` names one too.
+  if (parts.length < 32 || parts.length > 35 || !parts.slice(0, 32).every((p) => /^[0-9a-f]$/.test(p))) return undefined;
   const groups: string[] = [];
   for (let i = 0; i < 32; i += 4) groups.push(parts.slice(i, i + 4).join(''));
   return parseIP(groups.join(':'))?.text;

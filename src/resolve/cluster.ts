@@ -5,7 +5,7 @@
 // becomes SERVFAIL. Over 300 lines on purpose: the whole per-type decision table of CoreDNS in one file, so the
 // NXDOMAIN-vs-NODATA rules can be read (and compared with handler.go) in one place.
 import type { Config } from '../config/options.js';
-import { EdeCode, Rcode, RRType } from '../dns/constants.js';
+import { EdeCode, Flag, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
 import { type Filter, type NameNode, answersOf } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../net/ip.js';
@@ -17,7 +17,8 @@ import { type ParsedName, parseName, podLabelToIP } from './names.js';
 export type PodMode = Config['pods'];
 
 /** Looks a name up outside the cluster zones (the forwarder); undefined when it cannot be asked. */
-export type ExternalLookup = (name: string, type: number) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;
+/** `bits`: the client's DO and CD, which CoreDNS's chase passes on (so it fills the same cache entry a direct query would). */
+export type ExternalLookup = (name: string, type: number, bits: { dnssecOk: boolean; checkingDisabled: boolean }) => Promise<{ answer: RR[]; truncated: boolean } | undefined>;
 
 export interface ClusterHandlerOptions {
   /** Cluster zones, lower-case, first = primary (PTR targets). */
@@ -56,7 +57,7 @@ const MAX_CNAME_CHAIN = 10;
 const REVERSE_ZONES = ['in-addr.arpa', 'ip6.arpa'];
 
 /** What CoreDNS's `Records` yields for a name: not there, there but empty, or there with data. */
-type Found = { kind: 'nx' } | { kind: 'empty' } | { kind: 'node'; node: NameNode } | { kind: 'pod'; ip: string };
+type Found = { kind: 'nx' } | { kind: 'empty' } | { kind: 'node'; node: NameNode } | { kind: 'pod'; ip: string; name: string };
 const NX: Found = { kind: 'nx' };
 const EMPTY: Found = { kind: 'empty' };
 
@@ -186,12 +187,20 @@ export class ClusterHandler {
     const ip = parseIP(podLabelToIP(p.service));
     if (!ip) return NX;
     if (this.opts.pods === 'verified' && !this.index.podExists(p.namespace, ip.text)) return NX;
-    return { kind: 'pod', ip: ip.text };
+    return { kind: 'pod', ip: ip.text, name: `${p.service}.${p.namespace}.pod` };
+  }
+
+  /**
+   * CoreDNS `isDefaultNS`: `ns.dns.<zone>` is special only with the zone spelled lower-case (it compares the
+   * lower-cased name with the zone as asked), else it is an ordinary name that does not exist.
+   */
+  private isDefaultNS(ctx: Ctx): boolean {
+    return ctx.base === 'ns.dns' && ctx.zoneAsQueried === ctx.zone;
   }
 
   /** CoreDNS `Services` for types other than TXT: `ns.dns.<zone>` is special, the rest is `records`. */
   private services(ctx: Ctx): Found {
-    if (ctx.base === 'ns.dns') return EMPTY;
+    if (this.isDefaultNS(ctx)) return EMPTY;
     return this.records(ctx, ctx.base);
   }
 
@@ -203,7 +212,7 @@ export class ClusterHandler {
   /** `owner` is the name as asked: the query name as spelled, or a CNAME target as the Service wrote it. */
   private address(ctx: Ctx, owner: string, base: string, family: 4 | 6, depth: number): Outcome | Promise<Outcome> {
     if (base === '') return NODATA; // the apex holds no addresses
-    if (base === 'ns.dns') return { answer: this.nsAddresses(ctx).filter((a) => a.family === family).map((a) => addressRR(owner, this.opts.ttl, a.address)) };
+    if (base === 'ns.dns' && ctx.zoneAsQueried === ctx.zone) return { answer: this.nsAddresses(ctx).filter((a) => a.family === family).map((a) => addressRR(owner, this.opts.ttl, a.address)) };
     const found = this.records(ctx, base);
     switch (found.kind) {
       case 'nx':
@@ -234,7 +243,8 @@ export class ClusterHandler {
     }
     const external = this.opts.external;
     if (!external) return { answer: [cname] };
-    return external(target, family === 4 ? RRType.A : RRType.AAAA).then((r) =>
+    const bits = { dnssecOk: ctx.query.edns?.dnssecOk ?? false, checkingDisabled: (ctx.query.flags & Flag.CD) !== 0 };
+    return external(target, family === 4 ? RRType.A : RRType.AAAA, bits).then((r) =>
       r ? { answer: [cname, ...r.answer], truncated: r.truncated } : NODATA,
     );
   }
@@ -270,8 +280,9 @@ export class ClusterHandler {
       case 'empty':
         return NODATA;
       case 'pod': {
-        // CoreDNS builds an SRV with port 0 for a pod name, the target being the pod name itself.
-        const target = `${ctx.base}.${ctx.zoneAsQueried}`;
+        // CoreDNS builds an SRV with port 0 for a pod name, the target being the pod's own name from its key
+        // (`<dashed-ip>.<ns>.pod`, lower-case, and the zone as asked): labels in front of the dashed IP are not part of it.
+        const target = `${found.name}.${ctx.zoneAsQueried}`;
         return { answer: [srvRR(owner, ttl, { priority: 0, weight: 100, port: 0, target })], additional: [addressRR(target, ttl, found.ip)] };
       }
       case 'node': {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { ClusterState } from '../cluster/state.js';
 import { ConfigError, UpstreamConfigError } from '../base/errors.js';
 import type { Config, ListenAddress } from '../config/config.js';
+import type { TtlCaps } from '../dns/cache-ttl.js';
 import { RCODE_NAMES } from '../dns/constants.js';
 import type { Reply } from '../dns/message.js';
 import { PlainHistogram, exponentialBuckets } from '../ops/counters.js';
@@ -20,6 +21,7 @@ import { PodAddresses } from '../cluster/pod-addresses.js';
 import { AutopathHandler } from '../resolve/autopath-handler.js';
 import { ClusterHandler } from '../resolve/cluster.js';
 import type { Handler } from '../resolve/handler.js';
+import { withUniformTtl } from '../resolve/uniform-ttl.js';
 import { shuffleAddresses } from '../resolve/loadbalance.js';
 import { type Source, dnsKinds, startSource, waitForSync } from '../sources/index.js';
 
@@ -59,6 +61,12 @@ export function localAddresses(listen: ListenAddress): string[] {
   return out;
 }
 
+/** --cache-cap-replies: the caps of CoreDNS's cache TTL rules (dns/cache-ttl.ts), or undefined when off. */
+function ttlCaps(config: Config): TtlCaps | undefined {
+  if (!config.cacheCapReplies) return undefined;
+  return { success: config.cacheTtl, denial: config.cacheNegativeTtl, servfail: config.cacheServfailTtl, min: config.cacheMinTtl };
+}
+
 /** The forwarder and its cache, or undefined with --no-forward. Upstream problems are configuration errors. */
 function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder: Forwarder; loop: LoopDetector; proxyDuration: PlainHistogram } | undefined {
   if (config.noForward) return undefined;
@@ -78,6 +86,9 @@ function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder
     negativeTtl: config.cacheNegativeTtl,
     servfailTtl: config.cacheServfailTtl,
     staleSeconds: config.serveStale ? config.serveStaleWindow : 0,
+    uniform: ttlCaps(config),
+    noSuccess: config.noCacheSuccess,
+    noDenial: config.noCacheDenial,
   }, () => clock.now());
   const loop = new LoopDetector(log.child({ component: 'loop' }), clock);
   const proxyDuration = new PlainHistogram(['proxy_name', 'to', 'rcode'], exponentialBuckets(0.00025, 2, 16));
@@ -93,6 +104,7 @@ function createForwarder(config: Config, log: Logger, clock: Clock): { forwarder
       healthCheckMs: config.healthCheckInterval,
       clock,
       onExchange: (to, rcode, seconds) => proxyDuration.observe(['forward', to, RCODE_NAMES[rcode] ?? String(rcode)], seconds),
+      relayOptions: !config.cacheCapReplies,
     },
     cache,
     log.child({ component: 'forward' }),
@@ -122,11 +134,13 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
     pods: config.pods,
     localIPs: localAddresses(config.dnsAddr),
     synced: () => source.synced(),
-    // As kubeadm's Corefile: reverse lookups of addresses that are not the cluster's go to the forwarder.
-    fallthrough: forwarding ? ['in-addr.arpa', 'ip6.arpa'] : [],
-    external: forwarding ? (name, type) => forwarding.forwarder.lookup(name, type) : undefined,
+    // --fallthrough (kubeadm's: the reverse zones, so PTR lookups of outside addresses go to the forwarder).
+    fallthrough: forwarding ? config.fallthrough : [],
+    external: forwarding ? (name, type, bits) => forwarding.forwarder.lookup(name, type, bits) : undefined,
   });
-  const rest = [cluster.handle, ...(hooks.extraHandlers ?? []), ...(forwarding ? [forwarding.forwarder.handle] : [])];
+  const caps = ttlCaps(config);
+  const capped = (h: Handler): Handler => (caps ? withUniformTtl(h, caps) : h);
+  const rest = [capped(cluster.handle), ...(hooks.extraHandlers ?? []), ...(forwarding ? [capped(forwarding.forwarder.handle)] : [])];
   const autopath = podAddresses ? createAutopath(config, source, podAddresses, rest, clock) : undefined;
   return {
     config,

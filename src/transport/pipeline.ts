@@ -88,7 +88,8 @@ export class Pipeline {
 
   private encode(query: Query, reply: Reply, proto: Proto, started: bigint, client: Client, requestSize: number): Buffer {
     if (this.opts.transform) reply = this.opts.transform(reply);
-    const opts = { maxSize: this.maxSize(query, proto), advertisedPayload: MAX_UDP_PAYLOAD };
+    // The OPT echoes the client's size as CoreDNS's does; what we send over UDP stays within MAX_UDP_PAYLOAD.
+    const opts = { maxSize: this.maxSize(query, proto), advertisedPayload: query.edns?.udpSize ?? MAX_UDP_PAYLOAD };
     let buf: Buffer;
     try {
       buf = encodeReply(query, reply, opts);

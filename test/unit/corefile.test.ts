@@ -41,8 +41,8 @@ const CASES: Case[] = [
     name: "kind's default Corefile",
     corefile: KIND_COREFILE,
     config: {
-      zone: ['cluster.local'], ttl: 30, pods: 'insecure', resolvConf: '/etc/resolv.conf', maxConcurrent: 1000,
-      cacheTtl: 30, cacheNegativeTtl: 30, loadbalance: 'round_robin',
+      zone: ['cluster.local'], ttl: 30, pods: 'insecure', fallthrough: ['in-addr.arpa', 'ip6.arpa'], resolvConf: '/etc/resolv.conf', maxConcurrent: 1000,
+      cacheCapReplies: true, cacheTtl: 30, cacheNegativeTtl: 30, loadbalance: 'round_robin',
       metricsAddr: ':9153', healthAddr: ':8080', readyAddr: ':8181', lameduck: 5,
     },
     notCarried: [],
@@ -92,17 +92,16 @@ lab.example:53 {
 `,
     config: {
       zone: ['cluster.local', 'example.internal'], ttl: 5, pods: 'verified', endpointPodNames: true, ignoreEmptyService: true,
-      syncTimeout: 10, upstream: ['8.8.8.8', '1.1.1.1:53', '[2001:4860:4860::8888]:53'],
+      syncTimeout: 10, fallthrough: ['in-addr.arpa', 'ip6.arpa'], upstream: ['8.8.8.8', '1.1.1.1:53', '[2001:4860:4860::8888]:53'],
       stubDomain: ['corp.example=10.0.0.53', 'consul.local=10.150.0.1,10.150.0.2'],
       policy: 'sequential', maxFails: 3, healthCheckInterval: 1000,
-      cacheTtl: 600, cacheNegativeTtl: 60, cacheServfailTtl: 2, cacheSize: 7000, serveStale: true, serveStaleWindow: 1800,
+      cacheCapReplies: true, cacheTtl: 600, cacheNegativeTtl: 60, cacheServfailTtl: 2, cacheMinTtl: 5, cacheSize: 7000, serveStale: true, serveStaleWindow: 1800,
       loadbalance: 'off', logQueries: true, metricsAddr: '0.0.0.0:9153', healthAddr: ':8080', readyAddr: ':8181', lameduck: 0,
     },
     notCarried: [
       /:13: kubernetes namespaces default kube-system: not supported: every namespace/,
       /:16: forward \. tls:\/\/9\.9\.9\.9: only plain DNS upstreams/,
       /:20: forward force_tcp: not supported/,
-      /:25: cache denial 2000 60 5: a minimum TTL is not supported/,
       /:28: cache prefetch 10: not supported/,
       /:31: hosts: not supported: no static records/,
       /:23: cache success\/denial capacity: .*cacheSize 7000/,
@@ -116,9 +115,8 @@ lab.example:53 {
     kubernetes
 }
 `,
-    config: { zone: ['cluster.local'], dnsAddr: ':1053', ttl: 5, pods: 'disabled', noForward: true, cacheTtl: 0, loadbalance: 'off' },
+    config: { zone: ['cluster.local'], dnsAddr: ':1053', ttl: 5, pods: 'disabled', fallthrough: [], noForward: true, cacheTtl: 0, loadbalance: 'off' },
     notCarried: [
-      /:2: kubernetes \(no fallthrough in-addr\.arpa ip6\.arpa\)/,
       /:1: \(no health\)/,
       /:1: \(no ready\)/,
       /:1: \(no prometheus\)/,
@@ -145,14 +143,58 @@ lab.example:53 {
 }
 `,
     config: {
-      zone: ['cluster.local'], dnsAddr: '127.0.0.1:53', ttl: 5, pods: 'disabled', resolvConf: '/etc/resolv.conf',
-      cacheTtl: 3600, cacheNegativeTtl: 1800, loadbalance: 'off', metricsAddr: 'localhost:9153', healthAddr: ':8080', readyAddr: ':8181', lameduck: 0,
+      zone: ['cluster.local'], dnsAddr: '127.0.0.1:53', ttl: 5, pods: 'disabled', fallthrough: ['in-addr.arpa', 'ip6.arpa'], resolvConf: '/etc/resolv.conf',
+      cacheCapReplies: true, cacheTtl: 3600, cacheNegativeTtl: 1800, loadbalance: 'off', metricsAddr: 'localhost:9153', healthAddr: ':8080', readyAddr: ':8181', lameduck: 0,
     },
     notCarried: [/:8: kubernetes 10\.0\.0\.0\/8: cluster-dns answers PTR/],
+  },
+  {
+    name: 'cache disable success/denial, a minimum TTL, fallthrough for every zone, a stub block binding the same address',
+    corefile: `.:53 {
+    bind 127.0.0.1
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        fallthrough
+    }
+    forward . 10.0.0.1
+    cache 20 {
+        success 9984 20 2
+        disable success
+        disable denial .
+    }
+    health
+    ready
+    prometheus
+}
+stub.example:53 {
+    bind 127.0.0.1
+    forward . 10.0.0.2
+    cache 20 {
+        success 9984 20 2
+        disable success
+        disable denial .
+    }
+}
+`,
+    config: {
+      zone: ['cluster.local'], dnsAddr: '127.0.0.1:53', ttl: 5, pods: 'disabled', fallthrough: ['cluster.local', 'in-addr.arpa', 'ip6.arpa'],
+      upstream: ['10.0.0.1'], stubDomain: ['stub.example=10.0.0.2'],
+      cacheCapReplies: true, cacheTtl: 20, cacheNegativeTtl: 20, cacheMinTtl: 2, noCacheSuccess: true, noCacheDenial: true, cacheSize: 19968,
+      loadbalance: 'off', metricsAddr: 'localhost:9153', healthAddr: ':8080', readyAddr: ':8181', lameduck: 0,
+    },
+    notCarried: [/:7: cache success\/denial capacity: .*cacheSize 19968/],
   },
 ];
 
 describe('import-corefile: Corefile to cluster-dns config', () => {
+  it('cache disable for the cluster zones only is what cluster-dns does anyway; for another zone it is named', () => {
+    const corefile = (zone: string) => `.:53 {\n kubernetes cluster.local\n forward . 10.0.0.1\n cache 30 {\n  disable success ${zone}\n }\n}\n`;
+    const cluster = importCorefile(corefile('cluster.local'));
+    assert.equal(cluster.config['noCacheSuccess'], undefined);
+    assert.ok(!cluster.notCarried.some((l) => /disable/.test(l)), cluster.notCarried.join('\n'));
+    const other = importCorefile(corefile('example.org'));
+    assert.ok(other.notCarried.some((l) => /:5: cache disable success example\.org: disable applies to every zone or to the cluster zones only/.test(l)), other.notCarried.join('\n'));
+  });
+
   for (const c of CASES) {
     it(c.name, () => {
       const result = importCorefile(c.corefile);

@@ -28,7 +28,7 @@ describe('dns wire helpers', () => {
     assert.equal(p.header.rd, 1);
     const m = decodeMessage(buf);
     assert.equal(isResponse(m), false);
-    assert.deepEqual(m.opt, { udpSize: 1232, dnssecOk: true });
+    assert.deepEqual(m.opt, { udpSize: 1232, dnssecOk: true, options: Buffer.alloc(0) });
     assert.equal(messageId(Buffer.alloc(5)), undefined);
   });
 
