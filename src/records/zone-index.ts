@@ -15,6 +15,12 @@ export class ZoneIndex implements StateListener {
   /** Bumped on every change; the answer cache keys on it. */
   generation = 0;
   private readonly changeListeners: Array<() => void> = [];
+  /**
+   * Service keys changed while building is deferred (the first listing): a Service and its slices arrive in
+   * separate lists, so building on each would build most Services twice, and nothing reads the index before
+   * the first sync. Any read builds them first, so a deferred index never answers from stale nodes.
+   */
+  private pending: Set<string> | undefined;
 
   constructor(
     private readonly state: ClusterState,
@@ -25,6 +31,22 @@ export class ZoneIndex implements StateListener {
     state.subscribe(this);
     // Whatever the state already holds (a source may have loaded before the index existed).
     for (const key of new Set([...state.services.keys(), ...state.serviceKeysWithSlices()])) this.serviceChanged(key);
+  }
+
+  /** Defers building until `until` settles (or until something reads the index), then builds each changed key once. */
+  deferUntil(until: Promise<unknown>): void {
+    this.pending ??= new Set();
+    const settle = (): void => this.settle();
+    until.then(settle, settle);
+  }
+
+  /** Builds whatever changed while deferred, and stops deferring. */
+  settle(): void {
+    const keys = this.pending;
+    if (!keys) return;
+    this.pending = undefined;
+    for (const key of keys) this.build(key);
+    if (keys.size) this.touched();
   }
 
   onChange(listener: () => void): void {
@@ -42,6 +64,15 @@ export class ZoneIndex implements StateListener {
   }
 
   serviceChanged(key: string): void {
+    if (this.pending) {
+      this.pending.add(key);
+      return;
+    }
+    this.build(key);
+    this.touched();
+  }
+
+  private build(key: string): void {
     const old = this.owned.get(key);
     if (old) this.remove(key, old);
     const records = buildServiceRecords(this.state.services.get(key), this.state.slicesFor(key), this.options);
@@ -58,7 +89,6 @@ export class ZoneIndex implements StateListener {
     } else {
       this.owned.delete(key);
     }
-    this.touched();
   }
 
   private remove(key: string, records: ServiceRecords): void {
@@ -73,6 +103,7 @@ export class ZoneIndex implements StateListener {
   }
 
   lookup(name: string): NameNode | undefined {
+    this.settle();
     return this.names.get(name);
   }
 
@@ -95,6 +126,7 @@ export class ZoneIndex implements StateListener {
 
   /** PTR targets (relative to the primary zone): a cluster IP wins alone, else every endpoint name. */
   reverse(ip: string): string[] {
+    this.settle();
     const svc = this.clusterIPs.get(ip)?.[0];
     if (svc) return [svc[1]];
     return [...new Set((this.endpointIPs.get(ip) ?? []).map(([, target]) => target))];
@@ -105,6 +137,7 @@ export class ZoneIndex implements StateListener {
    * is known by: a ClusterIP service by its cluster IPs, a headless one by the endpoint's own name.
    */
   servicesServedBy(ip: string): Array<{ name: string; addresses: string[] }> {
+    this.settle();
     const out: Array<{ name: string; addresses: string[] }> = [];
     for (const [key, target] of this.endpointIPs.get(ip) ?? []) {
       const svc = this.state.services.get(key);
@@ -118,6 +151,7 @@ export class ZoneIndex implements StateListener {
 
   /** For the /records debug view: the node of a zone-relative name, and the Service and slices it came from. */
   explain(base: string): { node: Answers & { cname?: string }; service: string; serviceObject: unknown; slices: string[] } | undefined {
+    this.settle();
     const node = this.names.get(base);
     if (!node) return undefined;
     for (const [key, records] of this.owned) {
@@ -134,6 +168,7 @@ export class ZoneIndex implements StateListener {
 
   /** For the /records debug view: which services and endpoints claim an address. */
   explainAddress(ip: string): { clusterIPOf: string[]; endpointOf: Record<string, string[]>; answer: string[] } {
+    this.settle();
     return {
       clusterIPOf: (this.clusterIPs.get(ip) ?? []).map(([key]) => key),
       endpointOf: (this.endpointIPs.get(ip) ?? []).reduce<Record<string, string[]>>((o, [key, target]) => ({ ...o, [key]: [...(o[key] ?? []), target] }), {}),
@@ -143,15 +178,18 @@ export class ZoneIndex implements StateListener {
 
   /** Every name and its node, for `cluster-dns zone`. */
   entries(): IterableIterator<[string, NameNode]> {
+    this.settle();
     return this.names.entries();
   }
 
   reverseEntries(): Array<[string, string[]]> {
+    this.settle();
     const ips = new Set([...this.clusterIPs.keys(), ...this.endpointIPs.keys()]);
     return [...ips].map((ip) => [ip, this.reverse(ip)]);
   }
 
   recordCount(): number {
+    this.settle();
     return this.names.size;
   }
 }
