@@ -352,12 +352,12 @@ export function decodePage(path: string, body: string): ListPage {
   return { items: (list.items ?? []) as ApiObject[], resourceVersion: list.metadata?.resourceVersion, continue: list.metadata?.continue || undefined };
 }
 
+/** The body as one flat string: chunks joined as bytes and decoded once (a string built chunk by chunk is a rope JSON.parse must flatten first). */
 function readAll(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => (body += c));
-    res.on('end', () => resolve(body));
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.on('error', reject);
   });
 }
