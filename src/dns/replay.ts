@@ -8,7 +8,7 @@
 import { Flag, HEADER_SIZE, MAX_UDP_PAYLOAD, Rcode, RRType } from './constants.js';
 import { encodeReply } from './encode.js';
 import type { Query, Reply, ReplySource } from './message.js';
-import { ttlOffsets } from './ttl-offsets.js';
+import { recordSpans, ttlOffsets } from './ttl-offsets.js';
 
 /** The question of a plain query, parsed just enough to key it. */
 export interface ReplayQuestion {
@@ -98,39 +98,12 @@ export function replayableForGeneration(reply: Reply): boolean {
   return reply.source === 'cluster' && !reply.perClient && reply.authoritative && !reply.truncated && !reply.ede && (reply.rcode === Rcode.NOERROR || reply.rcode === Rcode.NXDOMAIN);
 }
 
-/** Where the records of a message body start and how long each is, for the first `records` records. */
-function recordSpans(body: Buffer, records: number): Array<{ at: number; size: number; type: number }> | undefined {
-  const out: Array<{ at: number; size: number; type: number }> = [];
-  let p = 0;
-  for (let i = 0; i < records; i++) {
-    const at = p;
-    for (;;) {
-      if (p >= body.length) return undefined;
-      const l = body[p]!;
-      if (l === 0) {
-        p++;
-        break;
-      }
-      if ((l & 0xc0) === 0xc0) {
-        p += 2;
-        break;
-      }
-      p += l + 1;
-    }
-    if (p + 10 > body.length) return undefined;
-    const type = (body[p]! << 8) | body[p + 1]!;
-    p += 10 + ((body[p + 8]! << 8) | body[p + 9]!);
-    out.push({ at, size: p - at, type });
-  }
-  return p <= body.length ? out : undefined;
-}
-
 /**
  * The rotations as one body and a rule, when every variant is variant 0 with one contiguous run of equal-size
  * address records in the answer section rotated by its index (what loadbalance.ts addressRotations makes).
  */
 function asRotation(bodies: Buffer[], an: number): ReplayEntry['rotate'] {
-  const spans = recordSpans(bodies[0]!, an);
+  const spans = recordSpans(bodies[0]!, 0, an);
   if (!spans) return undefined;
   const addr = spans.filter((r) => r.type === RRType.A || r.type === RRType.AAAA);
   const count = addr.length;
