@@ -31,11 +31,18 @@ export interface BenchOptions {
   /** Keep the work folder (logs, zone files, query files). */
   keep: boolean;
   smoke: boolean;
+  /**
+   * Another build of cluster-dns (a checkout's root, with dist/src/cli.js) measured too, as `cluster-dns-baseline`
+   * after cluster-dns on the same cluster: before/after figures from one generation and one run.
+   */
+  baseline?: string;
+  /** Skip NSD on the generated cluster (its zone files take a while at 50,000 Services). */
+  nsd: boolean;
 }
 
 export const DEFAULTS: BenchOptions = {
   sizes: [1000], duration: 10, warmup: 2, changes: 100, lines: 50_000, repeat: 1, readySamples: 3,
-  pin: true, cache30: true, demo: true, clients: 4, outstanding: 200, ttl: 30, keep: false, smoke: false,
+  pin: true, cache30: true, demo: true, nsd: true, clients: 4, outstanding: 200, ttl: 30, keep: false, smoke: false,
 };
 
 /** A tiny cluster and 1 s runs: every row of the report in well under a minute. */
@@ -58,6 +65,8 @@ export const USAGE = `npm run bench -- [flags]
   --no-pin           do not pin with taskset (default: load on CPU 0, server under test on CPU 1)
   --no-cache30       skip CoreDNS with kubeadm<=1.31's plain 'cache 30'
   --no-demo          skip the demo-state comparison with NSD
+  --no-nsd           skip NSD on the generated cluster
+  --baseline DIR     also measure the cluster-dns built in checkout DIR (dist/src/cli.js), as cluster-dns-baseline
   --profile DIR      run cluster-dns under node --cpu-prof and print its top self-time functions
   --json FILE        write every figure as JSON
   --keep             keep the work folder (logs, zone and query files)
@@ -119,6 +128,13 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--no-demo':
         set.demo = false;
+        break;
+      case '--no-nsd':
+        set.nsd = false;
+        break;
+      case '--baseline':
+        set.baseline = value();
+        if (set.baseline === undefined) throw new UsageError('--baseline needs a checkout folder');
         break;
       case '--profile':
         set.profile = value();

@@ -111,6 +111,8 @@ export interface BenchResult {
 export const CLUSTER_DNS = 'cluster-dns';
 export const COREDNS = 'coredns';
 export const COREDNS_CACHE30 = 'coredns-cache30';
+/** bench --baseline: another build of cluster-dns, measured on the same cluster. */
+export const BASELINE = 'cluster-dns-baseline';
 export const NSD = 'nsd';
 
 const fmt = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');

@@ -20,7 +20,7 @@ import { allowedCpus, cpuSeconds, machineBusySeconds, peakRssMiB, pinProcess, re
 import { measurePropagation } from './propagation.js';
 import { buildQueryFiles, demoQueries, OUTSIDE_ZONE, outsideZone } from './queries.js';
 import {
-  type BenchResult, COREDNS_CACHE30, evaluateTargets, type LifecycleRow, type Machine, NSD,
+  BASELINE, type BenchResult, COREDNS_CACHE30, evaluateTargets, type LifecycleRow, type Machine, NSD,
   type PropagationRow, type Proto, type QuerySet, type RunRow, type SizeInfo,
 } from './report.js';
 import { CLI_PATH, NSD_PATH, type Server, shebangNodeFlags, startClusterDns, startCoreDns, startNsd } from './servers.js';
@@ -247,18 +247,22 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
       const files = { mix: bench.writeQueries(`${size}-mix`, q.mix), cluster: bench.writeQueries(`${size}-cluster`, q.cluster), outside: bench.writeQueries(`${size}-outside`, q.outside) };
 
       const z0 = performance.now();
-      const [fwd, rev] = await Promise.all([
-        zoneText(['--kubeconfig', kubeconfig, '--ttl', String(o.ttl)]),
-        zoneText(['--kubeconfig', kubeconfig, '--ttl', String(o.ttl), '--origin', 'in-addr.arpa']),
-      ]);
+      const [fwd, rev] = o.nsd
+        ? await Promise.all([
+          zoneText(['--kubeconfig', kubeconfig, '--ttl', String(o.ttl)]),
+          zoneText(['--kubeconfig', kubeconfig, '--ttl', String(o.ttl), '--origin', 'in-addr.arpa']),
+        ])
+        : ['', ''];
       const queryFiles = Object.fromEntries(Object.entries(q).map(([name, lines]) => [name, { lines: lines.length, distinct: new Set(lines).size }]));
       const info: SizeInfo = { size, created, generateMs, zoneMs: performance.now() - z0, zoneRecords: countRecords(fwd) + countRecords(rev), queryFiles };
       bench.sizes.push(info);
 
-      const nsd = track(await startNsd({ dir, label: NSD, zones: { 'cluster.local': fwd, 'in-addr.arpa': rev }, cpus: bench.serverCpus }));
-      await checkServer(nsd, services, false, bench.warnings);
-      await bench.measureSets(nsd, size, [['cluster', files.cluster]], ['udp', 'tcp']);
-      await nsd.stop();
+      if (o.nsd) {
+        const nsd = track(await startNsd({ dir, label: NSD, zones: { 'cluster.local': fwd, 'in-addr.arpa': rev }, cpus: bench.serverCpus }));
+        await checkServer(nsd, services, false, bench.warnings);
+        await bench.measureSets(nsd, size, [['cluster', files.cluster]], ['udp', 'tcp']);
+        await nsd.stop();
+      }
 
       const sets: Array<[QuerySet, string]> = [['cluster', files.cluster], ['outside', files.outside], ['mix', files.mix]];
       const startCd = (profile: boolean): Promise<Server> =>
@@ -273,6 +277,16 @@ export async function runBench(o: BenchOptions, log: (line: string) => void, com
       if (o.profile !== undefined) {
         const file = newestProfile(o.profile);
         if (file !== undefined) bench.profiles.push({ size, file, ...topSelfTime(file, 25) });
+      }
+
+      if (o.baseline !== undefined) {
+        const cli = join(o.baseline, 'dist', 'src', 'cli.js');
+        const base = await bench.startSampled(() => startClusterDns({ dir, kubeconfig, upstreamPort: upstream.port, ttl: o.ttl, cpus: bench.serverCpus, cli, label: BASELINE }).then(track), size);
+        await checkServer(base.server, services, true, bench.warnings);
+        await bench.measureSets(base.server, size, sets, ['udp', 'tcp']);
+        base.row.peakRssMiB = peakRssMiB(base.server.pids());
+        bench.lifecycle.push(base.row);
+        await base.server.stop();
       }
 
       const startCore = (): Promise<Server> => startCoreDns({ dir, kubeconfig, upstreamPort: upstream.port, ttl: o.ttl, cpus: bench.serverCpus }).then(track);

@@ -101,15 +101,17 @@ export interface ClusterDnsOptions {
   cpuProfDir?: string;
   label?: string;
   timeoutMs?: number;
+  /** Another build's dist/src/cli.js (bench --baseline); its own shebang flags are used. */
+  cli?: string;
 }
 
 export async function startClusterDns(o: ClusterDnsOptions): Promise<Server> {
   const [port, metrics, health, readyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const label = o.label ?? 'cluster-dns';
   const args = [
-    ...shebangNodeFlags(),
+    ...shebangNodeFlags(o.cli ?? CLI_PATH),
     ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir]),
-    CLI_PATH, 'serve',
+    o.cli ?? CLI_PATH, 'serve',
     ...(o.manifests !== undefined ? ['--manifests', o.manifests] : ['--kubeconfig', o.kubeconfig!]),
     '--dns-addr', `127.0.0.1:${port}`,
     ...(o.upstreamPort === undefined ? ['--no-forward'] : ['--upstream', `127.0.0.1:${o.upstreamPort}`]),

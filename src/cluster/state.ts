@@ -9,7 +9,8 @@ export interface StateListener {
   otherChanged(): void;
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Whether an update changes nothing DNS sees; a first sighting never is (and is not serialised to find out). */
+const same = (a: unknown, b: unknown): boolean => a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
 export class ClusterState {
   readonly services = new Map<string, ServiceInfo>();

@@ -12,6 +12,7 @@ export async function zoneCommand(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   const { state, source } = await startSource(config, log, { watch: false, kinds: dnsKinds(config.pods) });
   const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
+  index.deferUntil(source.whenSynced());
   if (!(await waitForSync(source, 60_000))) throw new NotSyncedError('the source did not sync within 60 s');
   source.stop();
   const origin = (config.origin ?? config.zones[0]!).toLowerCase().replace(/\.$/, '');

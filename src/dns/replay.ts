@@ -8,7 +8,7 @@
 import { Flag, HEADER_SIZE, MAX_UDP_PAYLOAD, Rcode, RRType } from './constants.js';
 import { encodeReply } from './encode.js';
 import type { Query, Reply, ReplySource } from './message.js';
-import { ttlOffsets } from './ttl-offsets.js';
+import { recordSpans, ttlOffsets } from './ttl-offsets.js';
 
 /** The question of a plain query, parsed just enough to key it. */
 export interface ReplayQuestion {
@@ -21,9 +21,28 @@ export interface ReplayQuestion {
   udpSize: number;
 }
 
+/**
+ * Part of the cache's arena (ReplayCache): entries' bytes are packed into shared slabs instead of a Buffer each,
+ * which cost about 300 bytes of objects apiece (a view, an ArrayBuffer and its backing store) around answers of
+ * 50-200 bytes. `live` counts the bytes of entries still in it; a slab nobody uses is left to the collector.
+ */
+interface Slab {
+  readonly buf: Buffer;
+  live: number;
+}
+
 export interface ReplayEntry {
-  /** Encoded answer/authority/additional sections (no OPT), one per load-balancing rotation. */
-  readonly variants: Buffer[];
+  /** The encoded answer/authority/additional sections (no OPT): `len` bytes at `at` of the slab's buffer. */
+  readonly slab: Slab;
+  readonly at: number;
+  readonly len: number;
+  /**
+   * Load-balancing rotations, one per replay in turn. `copies` stored bodies of `len` bytes each, one after the
+   * other; or one body whose `rotate.count` address records of `rotate.size` bytes from `rotate.at` are rotated
+   * as they are copied out (what addressRotations produces, verified byte for byte when stored).
+   */
+  readonly copies: number;
+  readonly rotate?: { at: number; size: number; count: number; turns: number };
   next: number;
   /** Second header word without RD/CD: QR, AA, rcode. */
   readonly flags: number;
@@ -35,7 +54,7 @@ export interface ReplayEntry {
   readonly type: number;
   readonly rcode: number;
   readonly source: ReplySource;
-  /** Forwarded answers: where the TTLs are in each variant's body, their values when stored, and for how long. */
+  /** Forwarded answers: where the TTLs are in the body, their values when stored, and for how long. */
   readonly ttl?: { offsets: number[]; base: number[]; storedAt: number; expiresAt: number };
   /** Scratch space owned by the observer (metric cells per transport and family), opaque here. */
   readonly memo: unknown[];
@@ -80,11 +99,45 @@ export function replayableForGeneration(reply: Reply): boolean {
 }
 
 /**
- * Encodes a reply (one per load-balancing rotation) and keeps what a replay needs. `replayFor` seconds bounds
- * a forwarded answer, whose TTLs are then counted down; without it the entry lives for the generation.
- * Undefined when it cannot be replayed: not encodable, truncated, or rotations whose TTLs move.
+ * The rotations as one body and a rule, when every variant is variant 0 with one contiguous run of equal-size
+ * address records in the answer section rotated by its index (what loadbalance.ts addressRotations makes).
  */
-export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], replayFor: number | undefined, now: number): ReplayEntry | undefined {
+function asRotation(bodies: Buffer[], an: number): ReplayEntry['rotate'] {
+  const spans = recordSpans(bodies[0]!, 0, an);
+  if (!spans) return undefined;
+  const addr = spans.filter((r) => r.type === RRType.A || r.type === RRType.AAAA);
+  const count = addr.length;
+  if (count < 2 || addr.some((r, k) => r.size !== addr[0]!.size || (k > 0 && r.at !== addr[k - 1]!.at + r.size))) return undefined;
+  const at = addr[0]!.at;
+  const size = addr[0]!.size;
+  const first = bodies[0]!;
+  for (let r = 1; r < bodies.length; r++) {
+    const v = bodies[r]!;
+    if (v.length !== first.length || !rotated(first, at, size, count, r).equals(v)) return undefined;
+  }
+  return { at, size, count, turns: bodies.length };
+}
+
+function rotated(body: Buffer, at: number, size: number, count: number, r: number): Buffer {
+  const out = Buffer.from(body);
+  body.copy(out, at, at + r * size, at + count * size);
+  body.copy(out, at + (count - r) * size, at, at + r * size);
+  return out;
+}
+
+/**
+ * Encodes a reply (one per load-balancing rotation) and keeps what a replay needs; `store` places the bytes.
+ * `replayFor` seconds bounds a forwarded answer, whose TTLs are then counted down; without it the entry lives
+ * for the generation. Undefined when it cannot be replayed: not encodable, truncated, or rotations whose TTLs move.
+ */
+export function recordReplay(
+  query: Query,
+  q: ReplayQuestion,
+  replies: Reply[],
+  replayFor: number | undefined,
+  now: number,
+  store: (bytes: Buffer[], total: number) => { slab: Slab; at: number } = ownSlab,
+): ReplayEntry | undefined {
   const variants: Buffer[] = [];
   let header: Buffer | undefined;
   let ttl: ReplayEntry['ttl'];
@@ -99,6 +152,7 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
     if (full[2]! & 0x02) return undefined; // TC: never replayed
     header ??= full;
     const body = full.subarray(q.end, full.length - opt);
+    if (variants.length && body.length !== variants[0]!.length) return undefined; // rotations keep the size
     if (replayFor !== undefined) {
       const records = full.readUInt16BE(6) + full.readUInt16BE(8) + full.readUInt16BE(10) - (q.edns ? 1 : 0);
       const offsets = ttlOffsets(body, 0, records);
@@ -110,13 +164,22 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
     variants.push(body);
   }
   if (!header) return undefined;
+  const an = header.readUInt16BE(6);
+  const rotate = variants.length > 1 ? asRotation(variants, an) : undefined;
+  const kept = rotate ? [variants[0]!] : variants;
+  const len = variants[0]!.length;
+  const { slab, at } = store(kept, len * kept.length);
   const reply = replies[0]!;
   return {
-    variants: ownedCopies(variants),
+    slab,
+    at,
+    len,
+    copies: kept.length,
+    ...(rotate ? { rotate } : {}),
     next: 0,
     // A replayed forward answer is a cache hit, which CoreDNS marks authoritative (see Forwarder.replyFrom).
     flags: ((header[2]! & 0xfe) << 8) | (header[3]! & 0xef) | (replayFor !== undefined ? Flag.AA : 0),
-    an: header.readUInt16BE(6),
+    an,
     ns: header.readUInt16BE(8),
     ar: header.readUInt16BE(10) - (q.edns ? 1 : 0),
     lowerName: query.lowerName,
@@ -129,37 +192,44 @@ export function recordReplay(query: Query, q: ReplayQuestion, replies: Reply[], 
 }
 
 /**
- * The variants copied into one buffer of their own. Small Buffers are slices of Node's shared 8 KiB pool, and a
+ * The bytes copied into a buffer of their own. Small Buffers are slices of Node's shared 8 KiB pool, and a
  * slice kept for minutes pins its whole slab: measured, 50 k stored answers held ~180 MB that way instead of a
- * few MB. A long-lived entry must own exactly its bytes.
+ * few MB. A long-lived entry must own its bytes, or share them only with other entries (ReplayCache's slabs).
  */
-function ownedCopies(variants: Buffer[]): Buffer[] {
-  const total = variants.reduce((n, v) => n + v.length, 0);
-  const own = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  return variants.map((v) => {
-    v.copy(own, at);
-    at += v.length;
-    return own.subarray(at - v.length, at);
-  });
+function ownSlab(bytes: Buffer[], total: number): { slab: Slab; at: number } {
+  const slab: Slab = { buf: Buffer.allocUnsafeSlow(total), live: total };
+  copyInto(slab.buf, 0, bytes);
+  return { slab, at: 0 };
 }
 
-/** What an entry costs, roughly: its key (two bytes a character), its bytes, and the objects around them. */
-export function replayEntryBytes(key: string, e: ReplayEntry): number {
-  return 2 * key.length + e.variants.reduce((n, v) => n + v.length + 96, 0) + ENTRY_OVERHEAD;
+function copyInto(buf: Buffer, at: number, bytes: Buffer[]): void {
+  for (const b of bytes) {
+    b.copy(buf, at);
+    at += b.length;
+  }
 }
 
-/** The entry object, its Map slot, its arrays and memo cells, measured to within a factor (heap snapshot). */
-const ENTRY_OVERHEAD = 400;
+/** What an entry costs besides its bytes: its key (two bytes a character) and the objects around it. */
+export function replayEntryBytes(key: string): number {
+  return 2 * key.length + ENTRY_OVERHEAD;
+}
+
+/** The entry object, its key, its Map slot, its memo cells and its share of the names' answer memos: measured with bench/memory-model.ts (628 bytes an answer in all at 10,000 Services, the bytes included). */
+const ENTRY_OVERHEAD = 480;
+
+export const DEFAULT_REPLAY_ENTRIES = 50_000;
+export const DEFAULT_REPLAY_BYTES = 32 * 1024 * 1024;
 
 /**
  * The reply bytes for a stored entry, or undefined when it would not fit `maxSize` (the full path truncates).
  * `now` is asked only for entries whose TTLs count down.
  */
 export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, maxSize: number, now: () => number): Buffer | undefined {
-  const body = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
-  const size = q.end + body.length + (q.edns ? 11 : 0);
+  const len = e.len;
+  const size = q.end + len + (q.edns ? 11 : 0);
   if (size > maxSize) return undefined;
+  const turn = e.copies > 1 ? e.next++ % e.copies : e.rotate ? e.next++ % e.rotate.turns : 0;
+  const from = e.at + (e.copies > 1 ? turn * len : 0);
   const out = Buffer.allocUnsafe(size);
   query.copy(out, 0, 0, q.end);
   out[2] = (e.flags >> 8) | (query[2]! & 0x01); // QR, AA, and the client's RD
@@ -171,14 +241,21 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
   const ar = e.ar + (q.edns ? 1 : 0);
   out[10] = ar >> 8;
   out[11] = ar & 0xff;
-  body.copy(out, q.end);
+  const buf = e.slab.buf;
+  buf.copy(out, q.end, from, from + len);
+  if (e.rotate && turn > 0) {
+    const { at, size: rs, count } = e.rotate;
+    const base = q.end + at;
+    buf.copy(out, base, from + at + turn * rs, from + at + count * rs);
+    buf.copy(out, base + (count - turn) * rs, from + at, from + at + turn * rs);
+  }
   if (e.ttl) {
     const elapsed = Math.floor((now() - e.ttl.storedAt) / 1000);
     const { offsets, base } = e.ttl;
     for (let i = 0; i < offsets.length; i++) out.writeUInt32BE(Math.max(0, base[i]! - elapsed), q.end + offsets[i]!);
   }
   if (q.edns) {
-    const o = q.end + body.length;
+    const o = q.end + len;
     out[o] = 0;
     out[o + 1] = 0;
     out[o + 2] = RRType.OPT;
@@ -197,20 +274,26 @@ export function replayBytes(query: Buffer, q: ReplayQuestion, e: ReplayEntry, ma
 /**
  * The stored entries, valid for one generation of the data behind them, bounded by count and by bytes: a
  * client asking for random names fills it with small NXDOMAIN answers, a few large answers (TCP, up to 64 KiB
- * each) would otherwise make 50 k entries gigabytes.
+ * each) would otherwise make the count bound gigabytes. The bytes counted are the slabs the answers are packed
+ * into (whole, holes left by deleted entries included) plus each entry's measured overhead, so the bound holds
+ * for what is really held.
  */
 export class ReplayCache {
   private readonly map = new Map<string, ReplayEntry>();
   private generation = -1;
   private used = 0;
+  private slab: Slab | undefined;
+  private slabUsed = 0;
+  private readonly slabSize: number;
 
   constructor(
-    /** ~50 k answers: enough for every name a 10k-Service cluster is really asked about. */
-    private readonly maxEntries = 50_000,
+    /** Entries at most (see docs/benchmarks.md, Memory model, for how the defaults were chosen). */
+    private readonly maxEntries = DEFAULT_REPLAY_ENTRIES,
     private readonly now: () => number = Date.now,
-    /** 32 MiB: 50 k typical answers take about 30 MB (measured), so the count binds first unless answers are big. */
-    private readonly maxBytes = 32 * 1024 * 1024,
-  ) {}
+    private readonly maxBytes = DEFAULT_REPLAY_BYTES,
+  ) {
+    this.slabSize = Math.max(4096, Math.min(64 * 1024, Math.floor(maxBytes / 64)));
+  }
 
   /** Replays the answer to `packet` if one is stored and fits; undefined sends the query down the full path. */
   hit(packet: Buffer, q: ReplayQuestion, generation: number, udp: boolean): ReplayHit | undefined {
@@ -222,9 +305,28 @@ export class ReplayCache {
 
   /** Keeps the answer to `query` (see recordReplay) for this generation. */
   remember(query: Query, q: ReplayQuestion, replies: Reply[], replayFor: number | undefined, generation: number): void {
-    const entry = recordReplay(query, q, replies, replayFor, this.now());
-    if (entry) this.set(q.key, generation, entry);
+    if (generation !== this.generation) this.clear(generation);
+    const entry = recordReplay(query, q, replies, replayFor, this.now(), this.store);
+    if (entry) this.set(q.key, entry);
   }
+
+  /** Places an entry's bytes: packed into the current slab, or a buffer of their own when large. */
+  private readonly store = (bytes: Buffer[], total: number): { slab: Slab; at: number } => {
+    if (total > this.slabSize / 4) {
+      this.used += total;
+      return ownSlab(bytes, total);
+    }
+    if (!this.slab || this.slabUsed + total > this.slabSize) {
+      this.slab = { buf: Buffer.allocUnsafeSlow(this.slabSize), live: 0 };
+      this.slabUsed = 0;
+      this.used += this.slabSize;
+    }
+    const at = this.slabUsed;
+    copyInto(this.slab.buf, at, bytes);
+    this.slabUsed += total;
+    this.slab.live += total;
+    return { slab: this.slab, at };
+  };
 
   private get(key: string, generation: number): ReplayEntry | undefined {
     if (generation !== this.generation) {
@@ -240,32 +342,45 @@ export class ReplayCache {
     return e;
   }
 
-  private set(key: string, generation: number, entry: ReplayEntry): void {
-    if (generation !== this.generation) this.clear(generation);
-    const size = replayEntryBytes(key, entry);
-    if (size > this.maxBytes / 16) return; // one answer may not take a sixteenth of the budget
+  private set(key: string, entry: ReplayEntry): void {
+    const bytes = entry.len * entry.copies;
+    this.used += replayEntryBytes(key);
+    if (bytes + replayEntryBytes(key) > this.maxBytes / 16) {
+      this.delete(key, entry); // one answer may not take a sixteenth of the budget
+      return;
+    }
     const old = this.map.get(key);
     if (old) this.delete(key, old);
-    if (this.map.size >= this.maxEntries || this.used + size > this.maxBytes) {
+    if (this.map.size >= this.maxEntries || this.used > this.maxBytes) {
       // Bounded: drop the oldest tenth (a Map iterates in insertion order), not everything, so a working set a
       // little larger than the bound does not turn every query into a miss.
       let drop = Math.ceil(this.map.size / 10);
       for (const [k, e] of this.map) {
         this.delete(k, e);
-        if (--drop <= 0 && this.used + size <= this.maxBytes) break;
+        if (--drop <= 0 && this.used <= this.maxBytes) break;
       }
     }
     this.map.set(key, entry);
-    this.used += size;
   }
 
+  /** Forgets an entry (or one never kept): its overhead, and its bytes once its slab holds nothing else. */
   private delete(key: string, e: ReplayEntry): void {
-    this.map.delete(key);
-    this.used -= replayEntryBytes(key, e);
+    if (this.map.get(key) === e) this.map.delete(key);
+    this.used -= replayEntryBytes(key);
+    const slab = e.slab;
+    slab.live -= e.len * e.copies;
+    if (slab.live > 0) return;
+    if (slab === this.slab) {
+      this.slabUsed = 0; // empty again: reused from its start
+      return;
+    }
+    this.used -= slab.buf.length;
   }
 
   private clear(generation: number): void {
     this.map.clear();
+    this.slab = undefined;
+    this.slabUsed = 0;
     this.used = 0;
     this.generation = generation;
   }
@@ -274,7 +389,7 @@ export class ReplayCache {
     return this.map.size;
   }
 
-  /** The estimated bytes held (replayEntryBytes summed). */
+  /** The bytes held: slabs and own buffers, and each entry's overhead. */
   get bytes(): number {
     return this.used;
   }

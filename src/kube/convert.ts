@@ -2,7 +2,7 @@
 // throw ConversionError with the field at fault, so a bad manifest names what is wrong.
 import { ConversionError } from '../base/errors.js';
 export { ConversionError };
-import { parseIP } from '../net/ip.js';
+import { canonicalIP, parseIP } from '../net/ip.js';
 import { INJECT_ENV_LABEL, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '../cluster/objects.js';
 import type { EndpointInfo, EndpointSliceInfo, NamespaceInfo, PodAddressInfo, PodInfo, PortInfo, ServiceInfo, ServiceKind } from '../cluster/objects.js';
 
@@ -61,9 +61,9 @@ export function toService(o: ApiObject): ServiceInfo {
   const clusterIPs: string[] = [];
   if (type !== 'ExternalName' && !headless) {
     for (const ip of ips) {
-      const parsed = parseIP(ip);
-      if (!parsed) throw new ConversionError(`spec.clusterIPs has an invalid address ${JSON.stringify(ip)}`);
-      clusterIPs.push(parsed.text);
+      const canonical = canonicalIP(ip);
+      if (canonical === undefined) throw new ConversionError(`spec.clusterIPs has an invalid address ${JSON.stringify(ip)}`);
+      clusterIPs.push(canonical);
     }
   }
   let externalName: string | undefined;
@@ -89,9 +89,9 @@ export function toEndpointSlice(o: ApiObject): EndpointSliceInfo {
     // EndpointSlice API: a nil ready condition must be read as ready.
     if (obj(ep['conditions'])['ready'] === false) return;
     const addresses = arr(ep['addresses']).map((a) => {
-      const parsed = parseIP(String(a));
-      if (!parsed) throw new ConversionError(`endpoints[${i}].addresses has an invalid address ${JSON.stringify(a)}`);
-      return parsed.text;
+      const canonical = canonicalIP(String(a));
+      if (canonical === undefined) throw new ConversionError(`endpoints[${i}].addresses has an invalid address ${JSON.stringify(a)}`);
+      return canonical;
     });
     const podName = str(obj(ep['targetRef'])['name']);
     endpoints.push({
@@ -168,8 +168,8 @@ function canonicalIPs(list: unknown, single: unknown): string[] {
   if (raw.length === 0) raw.push(str(single));
   const out: string[] = [];
   for (const r of raw) {
-    const ip = r ? parseIP(r) : undefined;
-    if (ip && !out.includes(ip.text)) out.push(ip.text);
+    const ip = r ? canonicalIP(r) : undefined;
+    if (ip !== undefined && !out.includes(ip)) out.push(ip);
   }
   return out;
 }

@@ -71,7 +71,7 @@ export function parseIP(text: string): ParsedIP | undefined {
   if (isIPv4(text)) {
     const bytes = v4Bytes(text);
     // Go rejects leading zeros ("010.0.0.1"), and so does node's isIPv4; the text is already canonical.
-    return { family: 4, bytes, text: Array.from(bytes).join('.') };
+    return { family: 4, bytes, text };
   }
   if (isIPv6(text) && !text.includes('%')) {
     const bytes = v6Bytes(text);
@@ -80,6 +80,15 @@ export function parseIP(text: string): ParsedIP | undefined {
     return { family: 6, bytes, text: canonical };
   }
   return undefined;
+}
+
+/**
+ * The canonical text of an address, or undefined when it is none: parseIP's `text` without its bytes. A dotted
+ * quad node accepts is already canonical, so it comes back as it is, allocating nothing (the first listing of a
+ * large cluster converts hundreds of thousands of addresses).
+ */
+export function canonicalIP(text: string): string | undefined {
+  return isIPv4(text) ? text : parseIP(text)?.text;
 }
 
 /** The PTR owner name of an address, without the trailing dot (RFC 1035 §3.5, RFC 3596 §2.5). */

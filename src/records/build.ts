@@ -135,7 +135,7 @@ export function answersOf(node: NameNode): Answers {
   for (const c of list) {
     if (seenAddr.has(c.host)) continue;
     seenAddr.add(c.host);
-    (parseIP(c.host)?.family === 6 ? out.aaaa : out.a).push(c.host);
+    (c.host.includes(':') ? out.aaaa : out.a).push(c.host); // canonical text: IPv6 and only IPv6 has a colon
   }
   // Weight = floor(100 / N) over every candidate, -1 ports included, before de-duplication; at least 1.
   const weight = Math.max(1, Math.floor(100 / list.length));

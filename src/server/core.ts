@@ -128,6 +128,8 @@ export async function buildCore(config: Config, log: Logger, hooks: CoreHooks = 
   const { state, source } = started;
   log.info('source started', { source: source.describe() });
   const index = new ZoneIndex(state, { endpointPodNames: config.endpointPodNames, ignoreEmptyService: config.ignoreEmptyService });
+  // Each Service is built once, when the first listing is complete, instead of once per list it appears in.
+  index.deferUntil(source.whenSynced());
   const cluster = new ClusterHandler(index, {
     zones: config.zones,
     ttl: config.ttl,

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { ApiObject } from '../../src/kube/convert.js';
-import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions } from '../../src/kube/list-watch.js';
+import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions, decodePage } from '../../src/kube/list-watch.js';
 import { silentLogger } from '../../src/base/log.js';
 import { ApiSource } from '../../src/sources/api.js';
 import { Backoff } from '../../src/kube/backoff.js';
@@ -324,5 +324,14 @@ describe('ApiSource relist', () => {
       source.stop();
       api.stop();
     }
+  });
+});
+
+describe('decodePage', () => {
+  it('names the path and the reason of a page that does not decode, never an empty page', () => {
+    assert.throws(() => decodePage('/api/v1/services', '{"items":[{"metadata":'), /GET \/api\/v1\/services: undecodable list page \(22 bytes\): /);
+    assert.throws(() => decodePage('/api/v1/services', '{"items":{"a":1}}'), /GET \/api\/v1\/services: list page is not a list/);
+    assert.throws(() => decodePage('/api/v1/services', 'null'), /not a list/);
+    assert.deepEqual(decodePage('/api/v1/services', '{"metadata":{"resourceVersion":"7","continue":""},"items":[]}'), { items: [], resourceVersion: '7', continue: undefined });
   });
 });

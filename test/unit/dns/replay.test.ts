@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { decodeQuery } from '../../../src/dns/decode.js';
 import { encodeReply } from '../../../src/dns/encode.js';
 import type { Query, Reply } from '../../../src/dns/message.js';
-import { ReplayCache, replayQuestion, replayableForGeneration } from '../../../src/dns/replay.js';
+import { ReplayCache, type ReplayEntry, replayQuestion, replayableForGeneration } from '../../../src/dns/replay.js';
+import { addressRotations } from '../../../src/resolve/loadbalance.js';
 import { buildQuery } from '../../helpers/dns-client.js';
 
 const A = (name: string, ttl: number, address: string): Reply['answer'][number] => ({ name, type: 1, ttl, address, bytes: Uint8Array.from(address.split('.').map(Number)) });
@@ -103,11 +104,34 @@ describe('dns/replay', () => {
     assert.equal(cache.hit(huge, replayQuestion(huge)!, 0, false), undefined, 'an answer over a sixteenth is not kept');
   });
 
-  it('keeps each answer in a buffer of its own, not a slice of the shared pool (which would pin 8 KiB)', () => {
+  it('packs answers into slabs of its own, never slices of the shared pool (which would pin 8 KiB each)', () => {
     const cache = new ReplayCache(10, () => 0);
-    const p = buildQuery('own.example', 1, {});
-    cache.remember(decoded(p), replayQuestion(p)!, [answer('own.example')], undefined, 0);
+    const entries = ['own.example', 'two.example'].map((name) => {
+      const p = buildQuery(name, 1, {});
+      cache.remember(decoded(p), replayQuestion(p)!, [answer(name)], undefined, 0);
+      return cache.hit(p, replayQuestion(p)!, 0, true)!.entry;
+    });
+    const [a, b] = entries as [ReplayEntry, ReplayEntry];
+    assert.equal(a.slab.buf.buffer.byteLength, a.slab.buf.length, 'the slab owns its whole ArrayBuffer');
+    assert.equal(a.slab, b.slab, 'small answers share a slab');
+    assert.equal(b.at, a.at + a.len);
+    assert.ok(cache.bytes >= a.slab.buf.length, 'the whole slab is counted');
+  });
+
+  it('stores a load-balanced answer once and rotates its address records as it replays them', () => {
+    const cache = new ReplayCache(10, () => 0);
+    const p = buildQuery('lb.example', 1, { edns: 1232 });
+    const query = decoded(p);
+    const four: Reply = { ...answer('lb.example'), answer: [1, 2, 3, 4].map((i) => A('lb.example', 5, `10.0.0.${i}`)) };
+    const turns = addressRotations(four);
+    cache.remember(query, replayQuestion(p)!, turns, undefined, 0);
     const entry = cache.hit(p, replayQuestion(p)!, 0, true)!.entry;
-    assert.equal(entry.variants[0]!.buffer.byteLength, entry.variants[0]!.length);
+    assert.equal(entry.copies, 1);
+    assert.equal(entry.rotate?.turns, 4);
+    entry.next = 0;
+    for (let r = 0; r < 6; r++) {
+      const hit = cache.hit(p, replayQuestion(p)!, 0, true)!;
+      assert.deepEqual(hit.bytes, encodeReply(query, turns[r % 4]!, { maxSize: 1232, advertisedPayload: 1232 }), `turn ${r}`);
+    }
   });
 });

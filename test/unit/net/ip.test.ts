@@ -1,6 +1,6 @@
 // IP helpers as tables: canonical text, reverse names both ways, CoreDNS's dashed endpoint names.
 import assert from 'node:assert/strict';
-import { addressFromReverse, dashedIP, parseIP, reverseName } from '../../../src/net/ip.js';
+import { addressFromReverse, dashedIP, parseIP, reverseName, canonicalIP } from '../../../src/net/ip.js';
 
 describe('net/ip', () => {
   const PARSE: Array<[string, string | undefined, 4 | 6 | undefined]> = [
@@ -35,5 +35,14 @@ describe('net/ip', () => {
   it('dashed endpoint names (CoreDNS), a trailing dash gets a 0', () => {
     assert.equal(dashedIP('10.244.1.10'), '10-244-1-10');
     assert.equal(dashedIP('fd00:10:244:1::'), 'fd00-10-244-1--0');
+  });
+
+  it('canonicalIP: the canonical text without the bytes; a dotted quad comes back as the same string', () => {
+    const quad = ['10', '1', '2', '3'].join('.');
+    assert.equal(canonicalIP(quad), quad);
+    assert.equal(canonicalIP('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
+    assert.equal(canonicalIP('::ffff:10.1.2.3'), '10.1.2.3');
+    assert.equal(canonicalIP('010.1.2.3'), undefined);
+    assert.equal(canonicalIP('nope'), undefined);
   });
 });

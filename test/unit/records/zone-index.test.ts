@@ -3,6 +3,9 @@
 import assert from 'node:assert/strict';
 import { answersOf } from '../../../src/records/build.js';
 import { applyObject, deleteObject } from '../../../src/sources/apply.js';
+import { keyOfTarget } from '../../../src/records/zone-index.js';
+import { ClusterState } from '../../../src/cluster/state.js';
+import { ZoneIndex } from '../../../src/records/zone-index.js';
 import { fixedCluster } from '../../helpers/fake-cluster.js';
 
 describe('records/zone-index', () => {
@@ -27,5 +30,38 @@ describe('records/zone-index', () => {
     deleteObject(state, 'Service', 'demo/new');
     assert.equal(index.lookup('new.demo.svc'), undefined);
     assert.deepEqual(index.reverse('10.96.100.200'), []);
+  });
+
+  it('reads the owning Service back from a PTR target, and keeps shared addresses per owner', () => {
+    assert.equal(keyOfTarget('web.demo.svc'), 'demo/web');
+    assert.equal(keyOfTarget('10-1-2-3.web.demo.svc'), 'demo/web');
+    const { state, index } = fixedCluster();
+    const svc = (name: string): void => applyObject(state, 'Service', { metadata: { name, namespace: 'demo' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } });
+    const slice = (name: string, ip: string): void =>
+      applyObject(state, 'EndpointSlice', { metadata: { name: `${name}-1`, namespace: 'demo', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: [ip] }], ports: [{ port: 80 }] });
+    for (const name of ['one', 'two', 'three']) {
+      svc(name);
+      slice(name, '10.9.9.9');
+    }
+    assert.deepEqual(index.reverse('10.9.9.9'), ['10-9-9-9.one.demo.svc', '10-9-9-9.two.demo.svc', '10-9-9-9.three.demo.svc']);
+    deleteObject(state, 'Service', 'demo/two');
+    deleteObject(state, 'EndpointSlice', 'demo/two-1');
+    assert.deepEqual(index.reverse('10.9.9.9'), ['10-9-9-9.one.demo.svc', '10-9-9-9.three.demo.svc']);
+    assert.deepEqual(index.explainAddress('10.9.9.9').endpointOf, { 'demo/one': ['10-9-9-9.one.demo.svc'], 'demo/three': ['10-9-9-9.three.demo.svc'] });
+    deleteObject(state, 'EndpointSlice', 'demo/one-1');
+    deleteObject(state, 'EndpointSlice', 'demo/three-1');
+    assert.deepEqual(index.reverse('10.9.9.9'), []);
+  });
+
+  it('while deferred builds nothing until it settles, and any read settles it first', () => {
+    const state = new ClusterState();
+    const index = new ZoneIndex(state, { endpointPodNames: false, ignoreEmptyService: false });
+    let release!: () => void;
+    index.deferUntil(new Promise<void>((resolve) => (release = resolve)));
+    applyObject(state, 'Service', { metadata: { name: 'web', namespace: 'demo' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80 }] } });
+    assert.deepEqual(answersOf(index.lookup('web.demo.svc')!).a, ['10.96.0.10'], 'a read builds what is pending');
+    applyObject(state, 'Service', { metadata: { name: 'api', namespace: 'demo' }, spec: { clusterIP: '10.96.0.11', ports: [{ port: 80 }] } });
+    release();
+    assert.deepEqual(index.reverse('10.96.0.11'), ['api.demo.svc']);
   });
 });
