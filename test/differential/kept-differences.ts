@@ -91,9 +91,12 @@ export const KEPT_DIFFERENCES: KeptDifference[] = [
     reason:
       'CoreDNS\'s cache is 256 shards of capacity/256 entries each, so it evicts at random long before it is full; cluster-dns\'s ' +
       'one LRU keeps every entry up to --cache-size. A second ask CoreDNS answers afresh is a cache hit here: the same records, ' +
-      'the TTL counted down',
+      'the TTL counted down, the client\'s CD bit (a fresh relay has the upstream\'s)',
     matches: ({ exchange: e, fields }) => {
-      if (!e.repeat || !e.cache || !isMessage(e.ref) || !isMessage(e.ours) || !onlySections(fields)) return false;
+      if (!e.repeat || !e.cache || !isMessage(e.ref) || !isMessage(e.ours)) return false;
+      const withoutCd = (m: Message): string => m.flags.filter((f) => f !== 'cd').join(' ');
+      const cdOnly = withoutCd(e.ref) === withoutCd(e.ours) && e.ours.flags.includes('cd') === e.question.cd;
+      if (!onlySections(fields.filter((f) => f !== 'flags')) || (fields.includes('flags') && !cdOnly)) return false;
       const elapsed = Math.ceil(e.repeat.afterMs / 1000) + 1;
       return sameRecords(e.ref, e.ours, (owner) => !CLUSTER.test(owner), (a, b, owner) => (CLUSTER.test(owner) ? a === b : b <= a && a - b <= elapsed));
     },
