@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { Flag, Rcode, RRType } from '../dns/constants.js';
 import type { DecodedMessage } from '../dns/decode-message.js';
-import { type TtlCaps, uniformTtl, withTtl } from '../dns/cache-ttl.js';
+import { cacheClass, type TtlCaps, uniformTtl, withTtl } from '../dns/cache-ttl.js';
 import type { RR } from '../dns/message.js';
 
 export interface CacheEntry {
@@ -130,7 +130,8 @@ export class ResponseCache {
 
   /** Stores a reply if the rules allow; returns the lifetime chosen in seconds, or undefined when not cached. */
   put(key: string, m: DecodedMessage): number | undefined {
-    if (m.flags & Flag.TC) return undefined;
+    // --cache-ttl 0 is no cache at all (a Corefile without `cache`): negative answers and SERVFAIL included.
+    if (m.flags & Flag.TC || this.opts.positiveTtl <= 0) return undefined;
     let kind: CacheEntry['kind'];
     let ttl: number;
     if (m.rcode === Rcode.SERVFAIL) {
@@ -147,10 +148,13 @@ export class ResponseCache {
     } else {
       return undefined; // REFUSED, FORMERR, NOTIMP: the next query should ask again
     }
+    // A CNAME chain that does not end in the asked type, with an SOA, is a NODATA to CoreDNS's cache (cacheResponseType).
+    const asked = m.question ? { name: m.question.name.toLowerCase(), type: m.question.type } : undefined;
+    if (kind === 'success' && cacheClass(m, asked) === 'denial') kind = 'denial';
     if ((kind === 'success' && this.opts.noSuccess) || (kind === 'denial' && this.opts.noDenial)) return undefined;
     let { answer, authority, additional } = m;
     if (this.opts.uniform) {
-      ttl = uniformTtl(m, this.opts.uniform, m.question ? { name: m.question.name.toLowerCase(), type: m.question.type } : undefined);
+      ttl = uniformTtl(m, this.opts.uniform, asked);
       [answer, authority, additional] = [withTtl(answer, ttl), withTtl(authority, ttl), withTtl(additional, ttl)];
     }
     if (ttl <= 0) return undefined;

@@ -30,7 +30,11 @@ export interface Service {
   kind: 'clusterip' | 'headless' | 'external';
   ports: Port[];
   externalName?: string;
-  /** Set once the API server has allocated it. */
+  /**
+   * ClusterIP services: drawn from the seed in 10.96.200.0–10.96.250.255 (inside the test API server's service
+   * CIDR, away from what it allocates by itself), so a replay asks the same reverse names. If the address is taken,
+   * the API server allocates one and this holds that.
+   */
   clusterIP?: string;
   slices: Slice[];
 }
@@ -95,7 +99,7 @@ function service(random: Random, ns: string, name: string, namespaces: string[])
     const externalName = inCluster ? `${pick(random, SERVICE_NAMES)}.${pick(random, namespaces)}.svc.cluster.local` : pick(random, EXTERNAL_TARGETS);
     return { ns, name, kind, ports: [], externalName, slices: [] };
   }
-  const svc: Service = { ns, name, kind, ports: ports(random, kind === 'clusterip' ? 1 : 0), slices: [] };
+  const svc: Service = { ns, name, kind, ports: ports(random, kind === 'clusterip' ? 1 : 0), slices: [], ...(kind === 'clusterip' ? { clusterIP: `10.96.${int(random, 200, 250)}.${int(random, 1, 254)}` } : {}) };
   svc.slices = slices(random, svc);
   return svc;
 }
@@ -131,8 +135,12 @@ async function createService(kube: Kube, svc: Service): Promise<void> {
   const spec =
     svc.kind === 'external'
       ? { type: 'ExternalName', externalName: svc.externalName }
-      : { ...(svc.kind === 'headless' ? { clusterIP: 'None' } : {}), ports: svc.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })) };
-  const created = await kube.createService(svc.ns, svc.name, spec);
+      : { clusterIP: svc.kind === 'headless' ? 'None' : svc.clusterIP, ports: svc.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })) };
+  const created = await kube.createService(svc.ns, svc.name, spec).catch((err: unknown) => {
+    // The drawn address is in use (two draws alike, or another suite's): let the API server pick one.
+    if (svc.kind !== 'clusterip' || (err as { code?: number }).code !== 422) throw err;
+    return kube.createService(svc.ns, svc.name, { ...spec, clusterIP: undefined });
+  });
   if (svc.kind === 'clusterip') svc.clusterIP = created.spec?.clusterIP;
   for (const s of svc.slices) await kube.discovery.createNamespacedEndpointSlice({ namespace: svc.ns, body: sliceBody(svc, s) });
 }

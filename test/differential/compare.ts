@@ -14,6 +14,10 @@ export interface Exchange {
   /** Size of each reply on the wire. */
   refBytes: number;
   oursBytes: number;
+  /** A second ask of a key (queries.ts `repeats`), `afterMs` after the round's first asks began. */
+  repeat?: { afterMs: number };
+  /** The Corefile has `cache` (which also holds cluster answers). */
+  cache: boolean;
 }
 
 export interface Difference {

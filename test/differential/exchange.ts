@@ -20,10 +20,12 @@ export interface Target {
   label: string;
   refPort: number;
   oursPort: number;
+  /** The Corefile has `cache`. */
+  cache: boolean;
 }
 
-/** Every question to every target, `concurrency` exchanges at a time. */
-export async function exchangeAll(targets: Target[], questions: Question[], concurrency = 24): Promise<Exchange[]> {
+/** Every question to every target, `concurrency` exchanges at a time; `repeatOf`: the round's start, for second asks. */
+export async function exchangeAll(targets: Target[], questions: Question[], repeatOf?: number, concurrency = 24): Promise<Exchange[]> {
   const jobs = targets.flatMap((t) => questions.map((q) => ({ t, q })));
   const out: Exchange[] = new Array(jobs.length);
   let next = 0;
@@ -33,7 +35,7 @@ export async function exchangeAll(targets: Target[], questions: Question[], conc
       const { t, q } = jobs[i]!;
       const packet = encodeQuestion(q);
       const [ref, ours] = await Promise.all([ask(t.refPort, packet, q.tcp), ask(t.oursPort, packet, q.tcp)]);
-      out[i] = { label: t.label, question: q, ref: ref.reply, ours: ours.reply, refBytes: ref.bytes, oursBytes: ours.bytes };
+      out[i] = { label: t.label, question: q, ref: ref.reply, ours: ours.reply, refBytes: ref.bytes, oursBytes: ours.bytes, cache: t.cache, ...(repeatOf !== undefined ? { repeat: { afterMs: Date.now() - repeatOf } } : {}) };
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

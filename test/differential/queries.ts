@@ -133,3 +133,19 @@ export function questions(random: Random, state: State, count: number): Question
   }
   return out;
 }
+
+/**
+ * Second asks of a share of the round's keys, once the first answers are in: the same cache key (name up to case,
+ * type, DO, CD) asked with another spelling, ID, RD, EDNS size and transport, so CoreDNS answers from its cache and
+ * the comparison covers cache hits too (TTLs counted down, AA, the client's flags).
+ */
+export function repeats(random: Random, asked: Question[], share: number): Question[] {
+  return asked
+    .filter(() => random() < share)
+    .map((q) => {
+      const size = pick(random, [512, 1232, 4096]);
+      const edns = q.edns ? { size, do: q.edns.do } : random() < 0.5 ? { size, do: false } : undefined;
+      return { ...q, name: randomCase(random, q.name), id: Math.floor(random() * 65536), rd: random() < 0.85, ...(edns ? { edns } : { edns: undefined }), tcp: random() < 0.3 };
+    });
+}
+

@@ -19,7 +19,7 @@ import { clusterCacheLifetime, KUBEADM, randomVariant, type Variant } from '../d
 import { exchangeAll } from '../differential/exchange.js';
 import { keptBy } from '../differential/kept-differences.js';
 import { type Pair, startPair } from '../differential/pair.js';
-import { questions } from '../differential/queries.js';
+import { questions, repeats } from '../differential/queries.js';
 import { startUpstreams, type Upstreams } from '../differential/upstream.js';
 
 const FULL = process.env.DIFF_PROFILE === 'full';
@@ -105,7 +105,11 @@ describe(`differential against CoreDNS (seed ${SEED}; replay with ${REPLAY})`, f
       }
       const qs = questions(random, state!, PROFILE.queries);
       const started = Date.now();
-      const exchanges = await exchangeAll(pairs.map((p) => ({ label: `${p.variant.label}, round ${round + 1}`, refPort: p.coredns.port, oursPort: p.ours.port })), qs);
+      const targets = pairs.map((p) => ({ label: `${p.variant.label}, round ${round + 1}`, refPort: p.coredns.port, oursPort: p.ours.port, cache: clusterCacheLifetime(p.variant) > 0 }));
+      const first = await exchangeAll(targets, qs);
+      // A fifth of the keys again, a second later: cache hits on both sides, TTLs visibly counted down.
+      await new Promise((r) => setTimeout(r, 1100));
+      const exchanges = [...first, ...(await exchangeAll(targets.map((t) => ({ ...t, label: `${t.label}, again` })), repeats(random, qs, 0.2), started))];
       lastQuery = Date.now();
       const diffs = exchanges.map(compare).filter((d): d is Difference => d !== undefined);
       const kept = diffs.filter((d) => keptBy(d) !== undefined);

@@ -7,7 +7,7 @@ import { decodeMessage, encodeQuestion, type Message, type Question } from '../.
 
 const q = (over: Partial<Question> = {}): Question => ({ name: 'web.ns.svc.cluster.local', type: 1, id: 7, rd: true, cd: false, tcp: false, ...over });
 const msg = (over: Partial<Message> = {}): Message => ({ id: 7, rcode: 0, flags: ['qr', 'aa', 'rd'], question: ['web.ns.svc.cluster.local. IN A'], answer: [], authority: [], additional: [], ...over });
-const ex = (ref: Message | undefined, ours: Message | undefined, question = q(), bytes: [number, number] = [100, 100]): Exchange => ({ label: 't', question, ref, ours, refBytes: bytes[0], oursBytes: bytes[1] });
+const ex = (ref: Message | undefined, ours: Message | undefined, question = q(), bytes: [number, number] = [100, 100]): Exchange => ({ label: 't', question, ref, ours, refBytes: bytes[0], oursBytes: bytes[1], cache: true });
 
 describe('differential comparison', () => {
   it('a missing reply from either server is a difference, never a pass', () => {
