@@ -416,7 +416,7 @@ describe('deployment (manifests, RBAC, in-cluster config, probes)', function () 
         await kube.createService(ns, 'late', { ports: [{ port: 81 }], clusterIP: '10.96.77.8' });
         await eventually(5_000, 'a new service', async () => (await digValues(server.port, `late.${ns}.svc.cluster.local`)).join() === '10.96.77.8');
         const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1];
-        console.log(`      in-cluster server RSS after sync: ${Math.round(Number(rss) / 1024)} MiB (the Deployment requests 96Mi, limit 256Mi)`);
+        console.log(`      in-cluster server RSS after sync: ${Math.round(Number(rss) / 1024)} MiB (the Deployment requests 224Mi, limit 320Mi)`);
       });
     } finally {
       await server.stop();
