@@ -45,6 +45,8 @@ const SERVERS: Server[] = [
   { name: 'coredns', deployment: 'coredns', label: ['chaos.cluster-dns.io/server', 'coredns'], serviceIp: '10.96.0.20' },
   { name: 'cluster-dns', deployment: 'cluster-dns', label: ['app.kubernetes.io/name', 'cluster-dns'], serviceIp: '10.96.0.21' },
 ];
+/** JSON-patch path of CoreDNS's own pod label in its Deployment's template (`/` in a key is written `~1`). */
+const COREDNS_LABEL_PATH = `/spec/template/metadata/labels/${SERVERS[0]!.label[0].replace('/', '~1')}`;
 const TARGETS = [
   { kind: 'cluster', name: 'kubernetes.default.svc.cluster.local', expect: '10.96.0.1' },
   { kind: 'outside', name: `www.${UPSTREAM_ZONE}`, expect: UPSTREAM_RECORDS['www.example.test'].A },
@@ -129,9 +131,8 @@ describe('chaos on the real node: CoreDNS and cluster-dns side by side', functio
     cluster = await getNodeCluster();
     k = new Kubectl(cluster);
     // CoreDNS's pods get a label of their own (cluster-dns's carry k8s-app: kube-dns too), then cluster-dns beside it.
-    const [key, value] = SERVERS[0]!.label;
     await k.run(['-n', 'kube-system', 'patch', 'deployment', 'coredns', '--type=json', '-p',
-      JSON.stringify([{ op: 'add', path: `/spec/template/metadata/labels/${key.replace('/', '~1')}`, value }])]);
+      JSON.stringify([{ op: 'add', path: COREDNS_LABEL_PATH, value: SERVERS[0]!.label[1] }])]);
     await k.run(['apply', '-k', resolve('manifests/dns')]);
     await k.apply(SERVERS.map((s) => ({
       apiVersion: 'v1', kind: 'Service', metadata: { name: `chaos-${s.name}`, namespace: 'kube-system' },
@@ -162,8 +163,7 @@ describe('chaos on the real node: CoreDNS and cluster-dns side by side', functio
     await k?.run(['delete', 'namespace', NS, '--wait=false']).catch(() => undefined);
     await k?.run(['-n', 'kube-system', 'delete', 'service', ...SERVERS.map((s) => `chaos-${s.name}`), '--ignore-not-found']).catch(() => undefined);
     await k?.run(['delete', '-k', resolve('manifests/dns'), '--ignore-not-found']).catch(() => undefined);
-    const key = SERVERS[0]!.label[0].replace('/', '~1');
-    await k?.run(['-n', 'kube-system', 'patch', 'deployment', 'coredns', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: `/spec/template/metadata/labels/${key}` }])]).catch(() => undefined);
+    await k?.run(['-n', 'kube-system', 'patch', 'deployment', 'coredns', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: COREDNS_LABEL_PATH }])]).catch(() => undefined);
     if (k) await rolledOut(SERVERS[0]!).catch(() => undefined);
   });
 

@@ -99,7 +99,7 @@ describe('env-var injector on the real node', function () {
     assert.deepEqual(serviceVariables(specEnv.map((e) => `${e.name}=${e.value ?? ''}`).join('\n')), fromKubelet);
   });
   it('under the default --service-links pod, a pod with enableServiceLinks: false gets only the kubernetes variables', async () => {
-    const pod = { ...dnsutilsPod(NS, 'links-off-dry-run'), spec: { ...(dnsutilsPod(NS, 'x')['spec'] as object), enableServiceLinks: false } };
+    const pod = dnsutilsPod(NS, 'links-off-dry-run', { enableServiceLinks: false });
     const created = JSON.parse(await k.run(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod))) as PodJson;
     const names = (created.spec.containers[0]!.env ?? []).map((e) => e.name);
     assert.ok(names.includes('KUBERNETES_SERVICE_HOST'), `the webhook gave nothing: ${names.join(' ')}`);
@@ -119,7 +119,7 @@ describe('env-var injector on the real node', function () {
       await k.apply(services);
       const clusterIpNames = services.filter((svc) => svc.spec['type'] !== 'ExternalName' && svc.spec['clusterIP'] !== 'None').map((svc) => svc.metadata.name);
       const expectHosts = clusterIpNames.map((n) => `${n.toUpperCase().replaceAll('-', '_')}_SERVICE_HOST`);
-      const linksOff = { ...dnsutilsPod(ns, 'links-off-webhook'), spec: { ...(dnsutilsPod(ns, 'x')['spec'] as object), enableServiceLinks: false } };
+      const linksOff = dnsutilsPod(ns, 'links-off-webhook', { enableServiceLinks: false });
       // The webhook learns the Services through its watch: dry-run until it has seen them all, then create.
       const deadline = Date.now() + 30_000;
       for (;;) {
