@@ -43,6 +43,16 @@ write_go_mod() {
   } >"$dir/go.mod"
 }
 
+# Writes DIR/tools.go: a `tools`-tagged file that imports each PACKAGE, so `go mod tidy` keeps what they need.
+write_tools_go() {
+  local dir="$1" pkg; shift
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for pkg in "$@"; do printf '\t_ "%s"\n' "$pkg"; done
+    printf ')\n'
+  } >"$dir/tools.go"
+}
+
 # The -ldflags that make `--version` print $KUBE_VERSION, as a release build does.
 version_ldflags() {
   local minor="${KUBE_VERSION#v1.}" ldflags="-s -w"; minor="${minor%%.*}"
@@ -62,18 +72,7 @@ build_kube() {
   mkdir -p "$src" "$out/bin"
   log "building Kubernetes $KUBE_VERSION into $out (first time only; several minutes)"
   write_go_mod "$src" cluster-dns-test-binaries
-  cat >"$src/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "go.etcd.io/etcd/server/v3"
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
+  write_tools_go "$src" go.etcd.io/etcd/server/v3 k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
   (cd "$src" && go mod tidy)
   local etcd_version
   etcd_version="$(cd "$src" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
@@ -111,17 +110,7 @@ build_node() {
     mkdir -p "$src" "$out/bin"
     log "building kubelet, kube-proxy, kube-scheduler ($KUBE_VERSION) into $out/bin (first time only)"
     write_go_mod "$src" cluster-dns-test-node
-    cat >"$src/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-proxy"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubelet"
-)
-GO
+    write_tools_go "$src" k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
     local ldflags; ldflags="$(version_ldflags)"
     (cd "$src" && go mod tidy && go build -trimpath -ldflags "$ldflags" -o "$out/bin/" \
         k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler)
@@ -162,15 +151,7 @@ build_e2e() {
   mkdir -p "$src/suite" "$out/bin"
   log "building e2e.test (sig-network) and agnhost $agnhost_version from k8s.io/kubernetes $KUBE_VERSION into $out/bin"
   write_go_mod "$src" cluster-dns-e2e
-  cat >"$src/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/test/images/agnhost"
-)
-GO
+  write_tools_go "$src" k8s.io/kubernetes/test/images/agnhost
   cp "$suite" "$src/suite/e2e_test.go"
   local ldflags; ldflags="$(version_ldflags)"
   (cd "$src" && go mod tidy)
