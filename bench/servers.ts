@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binaryPath } from '../test/cluster/binaries.js';
-import { freePort } from '../test/cluster/ports.js';
+import { freePort, isPortClash } from '../test/cluster/ports.js';
 import { get } from '../test/cluster/probe.js';
 import { ManagedProcess } from '../test/cluster/process.js';
 import { askOnce, TYPE } from './dns-poll.js';
@@ -68,6 +68,20 @@ async function waitFor(proc: ManagedProcess, what: string, timeoutMs: number, ev
   }
 }
 
+/**
+ * Starts a server, again on fresh ports when it died because one of them was taken between freePort and its
+ * bind (the other processes on this machine are free to take any port at any time).
+ */
+async function onFreePorts(start: () => Promise<Server>, attempts = 3): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !isPortClash(String(err))) throw err;
+    }
+  }
+}
+
 async function started(
   kind: ServerKind,
   label: string,
@@ -105,7 +119,11 @@ export interface ClusterDnsOptions {
   cli?: string;
 }
 
-export async function startClusterDns(o: ClusterDnsOptions): Promise<Server> {
+export function startClusterDns(o: ClusterDnsOptions): Promise<Server> {
+  return onFreePorts(() => startClusterDnsOnce(o));
+}
+
+async function startClusterDnsOnce(o: ClusterDnsOptions): Promise<Server> {
   const [port, metrics, health, readyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const label = o.label ?? 'cluster-dns';
   const args = [
@@ -168,7 +186,11 @@ export function kubeadmCorefile(o: { port: number; health: number; ready: number
   ].join('\n');
 }
 
-export async function startCoreDns(o: CoreDnsOptions): Promise<Server> {
+export function startCoreDns(o: CoreDnsOptions): Promise<Server> {
+  return onFreePorts(() => startCoreDnsOnce(o));
+}
+
+async function startCoreDnsOnce(o: CoreDnsOptions): Promise<Server> {
   const [port, health, readyPort, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const label = o.label ?? 'coredns';
   const corefile = join(o.dir, `Corefile-${port}`);
@@ -181,7 +203,19 @@ export async function startCoreDns(o: CoreDnsOptions): Promise<Server> {
 }
 
 /** NSD with `server-count: 1` and rate limiting off, serving the given zone texts. */
-export async function startNsd(o: { dir: string; label: string; zones: Record<string, string>; cpus?: string; timeoutMs?: number }): Promise<Server> {
+export function startNsd(o: NsdOptions): Promise<Server> {
+  return onFreePorts(() => startNsdOnce(o));
+}
+
+interface NsdOptions {
+  dir: string;
+  label: string;
+  zones: Record<string, string>;
+  cpus?: string;
+  timeoutMs?: number;
+}
+
+async function startNsdOnce(o: NsdOptions): Promise<Server> {
   const port = await freePort();
   const dir = join(o.dir, `${o.label}-${port}`);
   mkdirSync(dir, { recursive: true });

@@ -5,6 +5,9 @@
 // (see isPortClash). Numbers already handed out in this process are never handed out again, so two of our own
 // components cannot race each other for the same port. Linux tends to offer the port just released again, so a
 // port we have already handed out is kept bound while we ask again: the kernel then has to pick another one.
+// DNS servers take the number on UDP too, where this process's own clients (dig, the bench's pollers) get their
+// ephemeral ports from the same range, so a port is only handed out when it is free on UDP as well.
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 
 const handedOut = new Set<number>();
@@ -25,21 +28,33 @@ function portOf(server: Server): number {
 
 const close = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
-/** A TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed out before. */
+/** Whether 127.0.0.1:port can be bound on UDP right now. */
+export function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket: Socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind({ address: '127.0.0.1', port, exclusive: true }, () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port on 127.0.0.1, free on TCP and UDP a moment ago, that this process has not handed out before. */
 export async function freePort(): Promise<number> {
   const held: Server[] = [];
   try {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const server = await listenOnZero();
       const port = portOf(server);
-      if (port > 0 && !handedOut.has(port)) {
+      if (port > 0 && !handedOut.has(port) && (await udpFree(port))) {
         handedOut.add(port);
         await close(server);
         return port;
       }
       held.push(server);
     }
-    throw new Error('could not find a free TCP port on 127.0.0.1');
+    throw new Error('could not find a port free on TCP and UDP on 127.0.0.1');
   } finally {
     await Promise.all(held.map(close));
   }
@@ -47,5 +62,5 @@ export async function freePort(): Promise<number> {
 
 /** Whether a component's log shows it died because its port was taken after we picked it. */
 export function isPortClash(log: string): boolean {
-  return /address already in use/i.test(log);
+  return /address already in use|EADDRINUSE/i.test(log);
 }
