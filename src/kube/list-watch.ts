@@ -12,7 +12,10 @@
 //    herd a recovering API server sees) and recovery still takes about a second. The probe only shortens a
 //    wait once it has seen the API unreachable: a reachable API that fails our requests keeps the backoff;
 //  - a watch that goes quiet past its own server-side timeout plus a margin is a stalled connection: aborted
-//    and restarted.
+//    and restarted;
+//  - lists and watches ask for protobuf first, as client-go does for the built-in kinds, and take JSON when
+//    that is what the API server answers (decided per response by its Content-Type); a 406 turns protobuf off
+//    for this watch. See proto-objects.ts for why protobuf.
 // The last known objects stay in the state throughout: nothing is removed except by a relist or a DELETED event.
 import { type Clock, systemClock } from '../base/clock.js';
 import { Latch } from '../base/latch.js';
@@ -22,6 +25,7 @@ import https from 'node:https';
 import type { Logger } from '../base/log.js';
 import type { ApiClient } from './api-client.js';
 import type { ApiObject } from './convert.js';
+import { decodeListPage, decodeWatchEvent, FrameReader, PROTOBUF_MEDIA_TYPE, statusMessage } from './proto-objects.js';
 
 export interface WatchHandlers {
   /**
@@ -49,7 +53,11 @@ export interface ListWatchOptions {
   probeIntervalMs?: number;
   /** A watch open this long without failing counts as a success that resets the backoff; default 10000. */
   healthyWatchMs?: number;
+  /** `protobuf` asks for protobuf and accepts JSON; `json` asks for JSON only (--api-encoding). */
+  encoding?: ApiEncoding;
 }
+
+export type ApiEncoding = 'protobuf' | 'json';
 
 export const DEFAULT_LIST_WATCH: ListWatchOptions = {
   minBackoffMs: 500,
@@ -60,6 +68,7 @@ export const DEFAULT_LIST_WATCH: ListWatchOptions = {
   // once, and V8 keeps the heap it grew for them. Measured at 10,000 Services: RSS at ready 181-192 MiB with
   // 2000 a page, 166-171 MiB with 500, for the same sync time (the next page is fetched while one is applied).
   pageSize: 500,
+  encoding: 'protobuf',
 };
 
 class HttpError extends Error {
@@ -91,6 +100,8 @@ export interface ListWatchStatus {
   probes: number;
   lastEventAt: number | undefined;
   lastError: string | undefined;
+  /** The encoding of the last list page or watch the API server sent (undefined before the first). */
+  encoding: ApiEncoding | undefined;
 }
 
 export class ListWatch {
@@ -101,8 +112,10 @@ export class ListWatch {
   /** Set by the current watch once it has shown the API healthy (see the header). */
   private watchHealthy = false;
   private readonly synced = new Latch();
-  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined };
+  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined };
   private readonly agent: https.Agent | http.Agent;
+  /** Set by --api-encoding json, or by an API server that refused protobuf with 406. */
+  private jsonOnly: boolean;
 
   constructor(
     private readonly client: ApiClient,
@@ -113,6 +126,7 @@ export class ListWatch {
     private readonly opts: ListWatchOptions = DEFAULT_LIST_WATCH,
   ) {
     this.agent = client.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+    this.jsonOnly = opts.encoding === 'json';
   }
 
   start(): void {
@@ -220,17 +234,21 @@ export class ListWatch {
     const base = await this.client.requestOptions();
     const url = new URL(pathAndQuery, this.client.server);
     const mod = url.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = mod.request(url, { ...base, method: 'GET', agent: this.agent, headers: { ...(base.headers ?? {}), accept: 'application/json' } }, (res) => {
+    const accept = this.jsonOnly ? 'application/json' : `${PROTOBUF_MEDIA_TYPE}, application/json`;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, { ...base, method: 'GET', agent: this.agent, headers: { ...(base.headers ?? {}), accept } }, (res) => {
         const status = res.statusCode ?? 0;
         if (status === 410) {
           res.resume();
           reject(new Gone());
-        } else if (status !== 200) {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body = (body + c).slice(0, 300)));
-          res.on('end', () => reject(new HttpError(status, `GET ${url.pathname}: HTTP ${status} ${body.trim()}`)));
+        } else if (status !== 200 && !(status === 406 && !this.jsonOnly)) {
+          const chunks: Buffer[] = [];
+          let length = 0;
+          res.on('data', (c: Buffer) => {
+            if (length < 4096) chunks.push(c);
+            length += c.length;
+          });
+          res.on('end', () => reject(new HttpError(status, `GET ${url.pathname}: HTTP ${status} ${errorText(res, Buffer.concat(chunks))}`)));
           res.on('error', reject);
         } else {
           resolve(res);
@@ -241,14 +259,25 @@ export class ListWatch {
       req.on('error', reject);
       req.end();
     });
+    if (res.statusCode === 406) {
+      res.resume();
+      this.jsonOnly = true;
+      this.log.info('the API server refused protobuf (406); using JSON', { path: this.path });
+      return this.request(pathAndQuery, timeoutMs);
+    }
+    return res;
   }
 
   private async list(): Promise<void> {
     let rv: string | undefined;
     let first = true;
     let objects = 0;
-    const fetchPage = async (cont: string | undefined): Promise<ListPage> =>
-      decodePage(this.path, await readAll(await this.request(this.query({ limit: String(this.opts.pageSize), continue: cont }), 60_000)));
+    const fetchPage = async (cont: string | undefined): Promise<ListPage> => {
+      const res = await this.request(this.query({ limit: String(this.opts.pageSize), continue: cont }), 60_000);
+      const body = await readAll(res);
+      this.status.encoding = isProtobuf(res) ? 'protobuf' : 'json';
+      return this.status.encoding === 'protobuf' ? decodeProtobufPage(this.path, body) : decodePage(this.path, body.toString('utf8'));
+    };
     let next: Promise<ListPage> | undefined = fetchPage(undefined);
     while (next) {
       const page: ListPage = await next;
@@ -265,7 +294,7 @@ export class ListWatch {
     this.status.relists++;
     this.status.lastEventAt = this.clock.now();
     this.status.connected = true;
-    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects });
+    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects, encoding: this.status.encoding });
     this.status.synced = true;
     this.synced.open();
   }
@@ -280,8 +309,11 @@ export class ListWatch {
     );
     this.status.connected = true;
     const healthyAfter = this.clock.after(this.opts.healthyWatchMs ?? 10_000, () => (this.watchHealthy = true), { unref: true });
+    const protobuf = isProtobuf(res);
+    this.status.encoding = protobuf ? 'protobuf' : 'json';
     await new Promise<void>((resolve, reject) => {
       let buffered = '';
+      const frames = new FrameReader();
       let failed = false;
       const fail = (err: Error): void => {
         if (failed) return;
@@ -289,8 +321,18 @@ export class ListWatch {
         res.destroy();
         reject(err);
       };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
+      if (!protobuf) res.setEncoding('utf8');
+      res.on('data', (chunk: string | Buffer) => {
+        if (typeof chunk !== 'string') {
+          let events: Buffer[];
+          try {
+            events = frames.push(chunk);
+          } catch (err) {
+            return fail(new Error(`GET ${this.path}: ${(err as Error).message}`));
+          }
+          for (const frame of events) if (!failed) this.protobufEvent(frame, fail);
+          return;
+        }
         buffered += chunk;
         let nl: number;
         while (!failed && (nl = buffered.indexOf('\n')) >= 0) {
@@ -306,12 +348,26 @@ export class ListWatch {
   }
 
   private event(line: string, fail: (err: Error) => void): void {
-    let ev: { type?: string; object?: ApiObject & { code?: number; message?: string } };
+    let ev: WatchEvent;
     try {
-      ev = JSON.parse(line) as typeof ev;
+      ev = JSON.parse(line) as WatchEvent;
     } catch {
       return fail(new Error(`undecodable watch event: ${line.slice(0, 120)}`));
     }
+    this.apply(ev, fail);
+  }
+
+  private protobufEvent(frame: Buffer, fail: (err: Error) => void): void {
+    let ev: WatchEvent;
+    try {
+      ev = decodeWatchEvent(frame);
+    } catch (err) {
+      return fail(new Error(`GET ${this.path}: undecodable protobuf watch event (${frame.length} bytes): ${(err as Error).message}`));
+    }
+    this.apply(ev, fail);
+  }
+
+  private apply(ev: WatchEvent, fail: (err: Error) => void): void {
     const o = ev.object;
     if (!o) return;
     if (ev.type === 'ERROR') return fail(o.code === 410 ? new Gone() : new Error(`watch ERROR event: ${o.code} ${o.message ?? ''}`));
@@ -327,6 +383,11 @@ export class ListWatch {
       this.log.warn('object ignored', { path: this.path, object: `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, error: (err as Error).message });
     }
   }
+}
+
+interface WatchEvent {
+  type?: string;
+  object?: ApiObject & { code?: number; message?: string };
 }
 
 interface ListPage {
@@ -352,12 +413,31 @@ export function decodePage(path: string, body: string): ListPage {
   return { items: (list.items ?? []) as ApiObject[], resourceVersion: list.metadata?.resourceVersion, continue: list.metadata?.continue || undefined };
 }
 
-/** The body as one flat string: chunks joined as bytes and decoded once (a string built chunk by chunk is a rope JSON.parse must flatten first). */
-function readAll(res: http.IncomingMessage): Promise<string> {
+/** A protobuf list page, failing as decodePage does: with the path, the size and where it broke. */
+export function decodeProtobufPage(path: string, body: Buffer): ListPage {
+  try {
+    return decodeListPage(body);
+  } catch (err) {
+    throw new Error(`GET ${path}: undecodable protobuf list page (${body.length} bytes): ${(err as Error).message}`);
+  }
+}
+
+function isProtobuf(res: http.IncomingMessage): boolean {
+  return (res.headers['content-type'] ?? '').startsWith(PROTOBUF_MEDIA_TYPE);
+}
+
+/** An error body as text: a protobuf Status's message, or the start of a JSON or text body. */
+function errorText(res: http.IncomingMessage, body: Buffer): string {
+  const message = isProtobuf(res) ? statusMessage(body) : undefined;
+  return (message ?? body.toString('utf8', 0, 300)).trim();
+}
+
+/** The body as one flat buffer: chunks joined once (a string built chunk by chunk is a rope JSON.parse must flatten first). */
+function readAll(res: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
     res.on('error', reject);
   });
 }

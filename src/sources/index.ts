@@ -21,7 +21,7 @@ export interface Source {
 }
 
 /** The settings a source reads. */
-export type SourceConfig = Pick<Config, 'manifests' | 'kubeconfig' | 'serviceAccountDir'>;
+export type SourceConfig = Pick<Config, 'manifests' | 'kubeconfig' | 'serviceAccountDir' | 'apiEncoding'>;
 
 /** What DNS answers from; Pods only for `--pods verified`. */
 export const dnsKinds = (pods: Config['pods']): ObjectKind[] => ['Namespace', 'Service', 'EndpointSlice', ...(pods === 'verified' ? (['Pod'] as const) : [])];
@@ -49,7 +49,12 @@ export async function startSource(config: SourceConfig, log: Logger, opts: Sourc
   }
   const state = new ClusterState(false);
   const client = await loadApiClient(config.kubeconfig, { serviceAccountDir: config.serviceAccountDir });
-  const api = new ApiSource(client, state, log.child({ source: 'api' }), { kinds: opts.kinds, onProgrammed: opts.onProgrammed, podAddresses: opts.podAddresses });
+  const api = new ApiSource(client, state, log.child({ source: 'api' }), {
+    kinds: opts.kinds,
+    onProgrammed: opts.onProgrammed,
+    podAddresses: opts.podAddresses,
+    listWatch: { encoding: config.apiEncoding },
+  });
   api.start();
   return {
     state,

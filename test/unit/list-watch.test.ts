@@ -12,6 +12,8 @@ import { DEFAULT_LIST_WATCH, ListWatch, type ListWatchOptions, decodePage } from
 import { silentLogger } from '../../src/base/log.js';
 import { ApiSource } from '../../src/sources/api.js';
 import { Backoff } from '../../src/kube/backoff.js';
+import { PROTOBUF_MEDIA_TYPE } from '../../src/kube/proto-objects.js';
+import { envelope, int, str } from '../helpers/proto-writer.js';
 
 type WatchBehaviour = (res: http.ServerResponse, rv: string) => void;
 
@@ -21,6 +23,12 @@ class FakeApi {
   lists = 0;
   watches: string[] = []; // resourceVersion each watch asked for
   listFailures = 0;
+  /** A failed list answers with this Status message in protobuf (as the API server does for a protobuf client). */
+  protobufFailure: string | undefined;
+  /** Answer 406 to any request that accepts protobuf (an API server or proxy without it). */
+  refuseProtobuf = false;
+  /** The Accept header of each request. */
+  accepts: string[] = [];
   /** Behaviour of the next watches (a number: answer with that HTTP status), in order; default: hold open. */
   next: Array<WatchBehaviour | number> = [];
   open = new Set<http.ServerResponse>();
@@ -49,6 +57,11 @@ class FakeApi {
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url!, 'http://x');
+    this.accepts.push(req.headers.accept ?? '');
+    if (this.refuseProtobuf && (req.headers.accept ?? '').includes(PROTOBUF_MEDIA_TYPE)) {
+      res.writeHead(406).end();
+      return;
+    }
     if (url.pathname !== '/api/v1/services') {
       // Other collections (the ApiSource watches several): empty, and watches held open.
       if (url.searchParams.get('watch') === '1') this.open.add(res.writeHead(200));
@@ -59,7 +72,10 @@ class FakeApi {
       this.lists++;
       if (this.listFailures > 0) {
         this.listFailures--;
-        res.writeHead(500).end('boom');
+        if (this.protobufFailure !== undefined) {
+          const status = envelope('v1', 'Status', Buffer.concat([str(2, 'Failure'), str(3, this.protobufFailure), int(6, 500)]));
+          res.writeHead(500, { 'content-type': PROTOBUF_MEDIA_TYPE }).end(status);
+        } else res.writeHead(500).end('boom');
         return;
       }
       // Paged as the API server pages: `limit` items, and a `continue` token for the rest.
@@ -206,6 +222,28 @@ describe('ListWatch against a fake API server', () => {
     clock.advance(1500);
     await eventually(3000, 'synced', () => w.status.synced);
     assert.equal(api.lists, 4);
+  });
+
+  it('asks for protobuf first, and takes JSON from then on when the API server refuses it with 406', async () => {
+    api.refuseProtobuf = true;
+    api.put('a');
+    const w = startWatch();
+    await w.whenSynced();
+    await eventually(3000, 'watching', () => api.watches.length >= 1);
+    assert.deepEqual(calls, ['replace a']);
+    assert.match(api.accepts[0]!, /^application\/vnd\.kubernetes\.protobuf, application\/json$/);
+    assert.deepEqual(api.accepts.slice(1), api.accepts.slice(1).map(() => 'application/json'), 'JSON only after the 406');
+    assert.equal(w.status.encoding, 'json');
+    assert.equal(w.status.restarts, 0, 'a 406 is not a failure');
+  });
+
+  it('reads a protobuf error body as its Status message', async () => {
+    api.listFailures = 1;
+    api.protobufFailure = 'etcdserver: request timed out';
+    api.put('a');
+    const w = startWatch();
+    await w.whenSynced();
+    assert.equal(w.status.lastError, 'GET /api/v1/services: HTTP 500 etcdserver: request timed out');
   });
 
   it('detects a stalled watch (no bytes past its timeout) and restarts it', async () => {

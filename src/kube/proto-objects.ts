@@ -1,0 +1,276 @@
+// The Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`) of the lists and watch events we
+// read, decoded into the same JSON-shaped objects kube/convert.ts takes, with only the fields it reads. Field
+// numbers are those of k8s.io/api's and k8s.io/apimachinery's generated.proto (v1.35), which never renumber.
+//
+// A list body or a watch event's object is an envelope: the 4 bytes "k8s\0", then a runtime.Unknown
+// {typeMeta = 1 {apiVersion = 1, kind = 2}, raw = 2, contentEncoding = 3, contentType = 4}; raw holds the
+// message of that kind. A watch stream is frames of a 4-byte big-endian length and a meta/v1 WatchEvent
+// {type = 1, object = 2 {raw = 1}} without an envelope; the object's raw is an envelope again.
+import type { ApiObject } from './convert.js';
+import { decodeMessage, type Field, fields, ProtoDecodeError, type Schema } from './protobuf.js';
+
+export { ProtoDecodeError };
+
+/** The media type we ask for; the API server answers JSON instead for resources without protobuf (CRDs). */
+export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
+
+const MAGIC = Buffer.from('k8s\0', 'latin1');
+
+const TIME_ONLY: Schema = { 4: { name: 'time', type: 'time' } };
+
+function objectMeta(withManagedFields: boolean): Schema {
+  const meta: Record<number, Field> = {
+    1: { name: 'name', type: 'string' },
+    3: { name: 'namespace', type: 'string' },
+    5: { name: 'uid', type: 'string' },
+    6: { name: 'resourceVersion', type: 'string' },
+    8: { name: 'creationTimestamp', type: 'time' },
+    9: { name: 'deletionTimestamp', type: 'time' },
+    11: { name: 'labels', type: 'map' },
+    12: { name: 'annotations', type: 'map' },
+  };
+  // Only --autopath reads them (when the API server wrote a Pod); on other kinds they are skipped unread.
+  if (withManagedFields) meta[17] = { name: 'managedFields', type: TIME_ONLY, repeated: true };
+  return meta;
+}
+
+const META = objectMeta(false);
+
+const PORT: Schema = {
+  1: { name: 'name', type: 'string' },
+  2: { name: 'protocol', type: 'string' },
+  3: { name: 'port', type: 'int32' },
+};
+
+const SERVICE: Schema = {
+  1: { name: 'metadata', type: META },
+  2: {
+    name: 'spec',
+    type: {
+      1: { name: 'ports', type: PORT, repeated: true },
+      3: { name: 'clusterIP', type: 'string' },
+      4: { name: 'type', type: 'string' },
+      10: { name: 'externalName', type: 'string' },
+      18: { name: 'clusterIPs', type: 'string', repeated: true },
+    },
+  },
+};
+
+const ENDPOINT_SLICE: Schema = {
+  1: { name: 'metadata', type: META },
+  2: {
+    name: 'endpoints',
+    repeated: true,
+    type: {
+      1: { name: 'addresses', type: 'string', repeated: true },
+      2: { name: 'conditions', type: { 1: { name: 'ready', type: 'bool' }, 2: { name: 'serving', type: 'bool' }, 3: { name: 'terminating', type: 'bool' } } },
+      3: { name: 'hostname', type: 'string' },
+      4: { name: 'targetRef', type: { 1: { name: 'kind', type: 'string' }, 2: { name: 'namespace', type: 'string' }, 3: { name: 'name', type: 'string' } } },
+    },
+  },
+  3: { name: 'ports', type: PORT, repeated: true },
+  4: { name: 'addressType', type: 'string' },
+};
+
+const NAMESPACE: Schema = { 1: { name: 'metadata', type: META } };
+
+const IP_ENTRY: Schema = { 1: { name: 'ip', type: 'string' } };
+
+const POD: Schema = {
+  1: { name: 'metadata', type: objectMeta(true) },
+  2: {
+    name: 'spec',
+    type: {
+      6: { name: 'dnsPolicy', type: 'string' },
+      11: { name: 'hostNetwork', type: 'bool' },
+      26: { name: 'dnsConfig', type: { 2: { name: 'searches', type: 'string', repeated: true } } },
+    },
+  },
+  3: {
+    name: 'status',
+    type: {
+      1: { name: 'phase', type: 'string' },
+      5: { name: 'hostIP', type: 'string' },
+      6: { name: 'podIP', type: 'string' },
+      12: { name: 'podIPs', type: IP_ENTRY, repeated: true },
+      16: { name: 'hostIPs', type: IP_ENTRY, repeated: true },
+    },
+  },
+};
+
+/** meta/v1 Status, for ERROR watch events and error bodies. */
+const STATUS: Schema = {
+  2: { name: 'status', type: 'string' },
+  3: { name: 'message', type: 'string' },
+  4: { name: 'reason', type: 'string' },
+  6: { name: 'code', type: 'int32' },
+};
+
+const OBJECTS: Record<string, Schema> = { Service: SERVICE, EndpointSlice: ENDPOINT_SLICE, Namespace: NAMESPACE, Pod: POD, Status: STATUS };
+
+interface Envelope {
+  apiVersion: string;
+  kind: string;
+  raw: [start: number, end: number];
+}
+
+/** Opens the "k8s\0" + runtime.Unknown envelope of buf[start, end). */
+export function openEnvelope(buf: Buffer, start = 0, end = buf.length): Envelope {
+  if (end - start < MAGIC.length || !buf.subarray(start, start + MAGIC.length).equals(MAGIC)) {
+    throw new ProtoDecodeError('not a Kubernetes protobuf message (no "k8s\\0" prefix)');
+  }
+  const envelope: Envelope = { apiVersion: '', kind: '', raw: [0, 0] };
+  for (const { fieldNumber, wireType, r } of fields(buf, start + MAGIC.length, end)) {
+    if (wireType !== 2) continue;
+    if (fieldNumber === 1) {
+      const [s, e] = r.span();
+      for (const t of fields(buf, s, e)) {
+        if (t.wireType !== 2) continue;
+        if (t.fieldNumber === 1) envelope.apiVersion = t.r.string();
+        else if (t.fieldNumber === 2) envelope.kind = t.r.string();
+      }
+    } else if (fieldNumber === 2) {
+      envelope.raw = r.span();
+    } else if (fieldNumber === 3) {
+      const encoding = r.string();
+      if (encoding !== '') throw new ProtoDecodeError(`contentEncoding ${JSON.stringify(encoding)} is not supported`);
+    }
+  }
+  return envelope;
+}
+
+/** The object inside an envelope, as convert.ts takes it (apiVersion and kind from the envelope). */
+export function decodeObject(buf: Buffer, start = 0, end = buf.length): ApiObject {
+  const { apiVersion, kind, raw } = openEnvelope(buf, start, end);
+  const schema = OBJECTS[kind];
+  if (schema === undefined) throw new ProtoDecodeError(`unexpected kind ${JSON.stringify(kind)}`);
+  return { apiVersion, kind, ...decodeMessage(buf, schema, raw[0], raw[1]) };
+}
+
+export interface ProtoListPage {
+  items: ApiObject[];
+  resourceVersion: string | undefined;
+  continue: string | undefined;
+}
+
+/**
+ * A list page: {metadata = 1 ListMeta {resourceVersion = 2, continue = 3}, items = 2}. An item that does not
+ * decode fails the page with its index and, when its metadata can be read, its namespace/name.
+ */
+export function decodeListPage(buf: Buffer): ProtoListPage {
+  const { kind, raw } = openEnvelope(buf);
+  if (kind === 'Status') {
+    const status = decodeMessage(buf, STATUS, raw[0], raw[1]);
+    throw new ProtoDecodeError(`the API server answered a Status: ${String(status['code'] ?? '')} ${String(status['message'] ?? '')}`.trim());
+  }
+  const itemKind = kind.endsWith('List') ? kind.slice(0, -'List'.length) : '';
+  const schema = OBJECTS[itemKind];
+  if (schema === undefined || itemKind === 'Status') throw new ProtoDecodeError(`unexpected kind ${JSON.stringify(kind)}`);
+  const page: ProtoListPage = { items: [], resourceVersion: undefined, continue: undefined };
+  for (const { fieldNumber, wireType, r } of fields(buf, raw[0], raw[1])) {
+    if (wireType !== 2) continue;
+    if (fieldNumber === 1) {
+      const [s, e] = r.span();
+      for (const m of fields(buf, s, e)) {
+        if (m.wireType !== 2) continue;
+        if (m.fieldNumber === 2) page.resourceVersion = m.r.string() || undefined;
+        else if (m.fieldNumber === 3) page.continue = m.r.string() || undefined;
+      }
+    } else if (fieldNumber === 2) {
+      let item: [start: number, end: number] | undefined;
+      try {
+        item = r.span();
+        page.items.push(decodeMessage(buf, schema, item[0], item[1]));
+      } catch (err) {
+        throw new ProtoDecodeError(`items[${page.items.length}]${item === undefined ? '' : nameOf(buf, item[0], item[1])}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return page;
+}
+
+/** " (namespace/name)" of an item whose metadata still decodes, else "". */
+function nameOf(buf: Buffer, start: number, end: number): string {
+  try {
+    for (const { fieldNumber, wireType, r } of fields(buf, start, end)) {
+      if (fieldNumber !== 1 || wireType !== 2) continue;
+      const [s, e] = r.span();
+      const meta = decodeMessage(buf, { 1: { name: 'name', type: 'string' }, 3: { name: 'namespace', type: 'string' } }, s, e);
+      return ` (${meta['namespace'] === undefined ? '' : `${String(meta['namespace'])}/`}${String(meta['name'] ?? '?')})`;
+    }
+  } catch {
+    // the metadata itself is what is broken
+  }
+  return '';
+}
+
+export interface ProtoWatchEvent {
+  type: string;
+  object: ApiObject & { code?: number; message?: string };
+}
+
+/** One watch frame's WatchEvent {type = 1, object = 2 RawExtension {raw = 1}}. */
+export function decodeWatchEvent(frame: Buffer): ProtoWatchEvent {
+  let type = '';
+  let object: ProtoWatchEvent['object'] | undefined;
+  for (const { fieldNumber, wireType, r } of fields(frame)) {
+    if (wireType !== 2) continue;
+    if (fieldNumber === 1) type = r.string();
+    else if (fieldNumber === 2) {
+      const [s, e] = r.span();
+      for (const x of fields(frame, s, e)) {
+        if (x.fieldNumber === 1 && x.wireType === 2) {
+          const [rs, re] = x.r.span();
+          object = decodeObject(frame, rs, re);
+        }
+      }
+    }
+  }
+  if (object === undefined) throw new ProtoDecodeError(`watch event ${JSON.stringify(type)} has no object`);
+  return { type, object };
+}
+
+/** The message of an error body in protobuf (a Status), or undefined when it is not one. */
+export function statusMessage(body: Buffer): string | undefined {
+  try {
+    const o = decodeObject(body);
+    return o.kind === 'Status' ? String(o['message'] ?? '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Splits a watch stream into frames. Fed chunks as they arrive; returns the complete frames. A frame longer
+ * than `maxFrameBytes` is an error (an object is at most etcd's 1.5 MiB; a wrong length would buffer forever).
+ */
+export class FrameReader {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxFrameBytes = 16 * 1024 * 1024) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.pendingBytes < 4) break;
+      const head = this.pending[0]!.length >= 4 ? this.pending[0]! : this.flatten();
+      const length = head.readUInt32BE(0);
+      if (length > this.maxFrameBytes) throw new ProtoDecodeError(`watch frame of ${length} bytes is over the ${this.maxFrameBytes}-byte limit`);
+      if (this.pendingBytes < 4 + length) break;
+      const all = this.flatten();
+      frames.push(all.subarray(4, 4 + length));
+      const rest = all.subarray(4 + length);
+      this.pending = rest.length > 0 ? [rest] : [];
+      this.pendingBytes = rest.length;
+    }
+    return frames;
+  }
+
+  private flatten(): Buffer {
+    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0]!;
+  }
+}
