@@ -18,23 +18,28 @@ const MAGIC = Buffer.from('k8s\0', 'latin1');
 
 const TIME_ONLY: Schema = { 4: { name: 'time', type: 'time' } };
 
-function objectMeta(withManagedFields: boolean): Schema {
+/**
+ * ObjectMeta {name = 1, namespace = 3, uid = 5, resourceVersion = 6, creationTimestamp = 8, deletionTimestamp = 9,
+ * labels = 11, annotations = 12, managedFields = 17}, as much of it as a kind needs: every string and map decoded
+ * is memory the first sync allocates and drops, so a Service's labels and a slice's timestamps stay unread.
+ */
+function objectMeta(extra: { labels?: boolean; annotations?: boolean; pod?: boolean }): Schema {
   const meta: Record<number, Field> = {
     1: { name: 'name', type: 'string' },
     3: { name: 'namespace', type: 'string' },
-    5: { name: 'uid', type: 'string' },
     6: { name: 'resourceVersion', type: 'string' },
-    8: { name: 'creationTimestamp', type: 'time' },
-    9: { name: 'deletionTimestamp', type: 'time' },
-    11: { name: 'labels', type: 'map' },
-    12: { name: 'annotations', type: 'map' },
   };
-  // Only --autopath reads them (when the API server wrote a Pod); on other kinds they are skipped unread.
-  if (withManagedFields) meta[17] = { name: 'managedFields', type: TIME_ONLY, repeated: true };
+  if (extra.labels) meta[11] = { name: 'labels', type: 'map' };
+  if (extra.annotations) meta[12] = { name: 'annotations', type: 'map' };
+  if (extra.pod) {
+    // --autopath and --pods verified: who the pod is, when it was made and last written, whether it is going.
+    meta[5] = { name: 'uid', type: 'string' };
+    meta[8] = { name: 'creationTimestamp', type: 'time' };
+    meta[9] = { name: 'deletionTimestamp', type: 'time' };
+    meta[17] = { name: 'managedFields', type: TIME_ONLY, repeated: true };
+  }
   return meta;
 }
-
-const META = objectMeta(false);
 
 const PORT: Schema = {
   1: { name: 'name', type: 'string' },
@@ -43,7 +48,7 @@ const PORT: Schema = {
 };
 
 const SERVICE: Schema = {
-  1: { name: 'metadata', type: META },
+  1: { name: 'metadata', type: objectMeta({}) },
   2: {
     name: 'spec',
     type: {
@@ -57,7 +62,8 @@ const SERVICE: Schema = {
 };
 
 const ENDPOINT_SLICE: Schema = {
-  1: { name: 'metadata', type: META },
+  // The service-name and managed-by labels, the trigger-time annotation.
+  1: { name: 'metadata', type: objectMeta({ labels: true, annotations: true }) },
   2: {
     name: 'endpoints',
     repeated: true,
@@ -72,12 +78,12 @@ const ENDPOINT_SLICE: Schema = {
   4: { name: 'addressType', type: 'string' },
 };
 
-const NAMESPACE: Schema = { 1: { name: 'metadata', type: META } };
+const NAMESPACE: Schema = { 1: { name: 'metadata', type: objectMeta({ labels: true }) } }; // the inject-env label
 
 const IP_ENTRY: Schema = { 1: { name: 'ip', type: 'string' } };
 
 const POD: Schema = {
-  1: { name: 'metadata', type: objectMeta(true) },
+  1: { name: 'metadata', type: objectMeta({ pod: true }) },
   2: {
     name: 'spec',
     type: {

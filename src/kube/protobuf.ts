@@ -32,7 +32,10 @@ const WIRE_FIXED64 = 1;
 const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 
-/** A cursor over buf[pos, end). */
+/**
+ * A cursor over buf[pos, end) for walking envelopes and lists field by field (see `fields`); it reads through
+ * the same functions as decodeMessage, on its own position.
+ */
 export class ProtoReader {
   /** The low 32 bits of the last varint, for int32 fields (a negative int32 is a 10-byte varint). */
   private low32 = 0;
@@ -47,21 +50,19 @@ export class ProtoReader {
     return this.pos >= this.end;
   }
 
+  /** Runs `read` on the shared cursor set to this reader's position, and keeps where it stopped. */
+  private at<T>(read: () => T): T {
+    buf = this.buf;
+    pos = this.pos;
+    const value = read();
+    this.pos = pos;
+    this.low32 = low32;
+    return value;
+  }
+
   /** An unsigned varint, exact below 2^53 (lengths, int64 seconds, bools). */
   varint(): number {
-    let result = 0;
-    let low = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (this.pos >= this.end) throw new ProtoDecodeError(`truncated varint at byte ${this.pos}`);
-      if (shift > 63) throw new ProtoDecodeError(`varint longer than 10 bytes at byte ${this.pos}`);
-      const b = this.buf[this.pos++]!;
-      if (shift < 32) low |= (b & 0x7f) << shift;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) {
-        this.low32 = low | 0;
-        return result;
-      }
-    }
+    return this.at(() => varint(this.end));
   }
 
   int32(): number {
@@ -71,127 +72,167 @@ export class ProtoReader {
 
   /** A length-delimited field's bounds, checked against the enclosing message. */
   span(): [start: number, end: number] {
-    const length = this.varint();
-    const start = this.pos;
-    if (length > this.end - start) throw new ProtoDecodeError(`length ${length} at byte ${start} runs past the end of its message (${this.end - start} bytes left)`);
-    this.pos = start + length;
-    return [start, start + length];
+    return this.at(() => {
+      const stop = lengthEnd(this.end);
+      const start = pos;
+      pos = stop;
+      return [start, stop];
+    });
   }
 
   string(): string {
-    const [start, end] = this.span();
-    return this.buf.toString('utf8', start, end);
+    return this.at(() => stringValue(this.end));
   }
 
   /** Skips a field of the given wire type. */
   skip(wireType: number, fieldNumber: number): void {
-    switch (wireType) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_FIXED64:
-        this.advance(8);
-        return;
-      case WIRE_LENGTH:
-        this.span();
-        return;
-      case WIRE_FIXED32:
-        this.advance(4);
-        return;
-      default:
-        throw new ProtoDecodeError(`field ${fieldNumber} has unsupported wire type ${wireType} at byte ${this.pos}`);
-    }
-  }
-
-  private advance(n: number): void {
-    if (n > this.end - this.pos) throw new ProtoDecodeError(`truncated fixed-width field at byte ${this.pos}`);
-    this.pos += n;
+    this.at(() => skip(wireType, fieldNumber, this.end));
   }
 }
 
 const WIRE_OF: Record<FieldType, number> = { string: WIRE_LENGTH, bool: WIRE_VARINT, int32: WIRE_VARINT, time: WIRE_LENGTH, map: WIRE_LENGTH };
 
+// decodeMessage walks one buffer with one cursor (these three) rather than a reader object per nested message:
+// a list page has tens of thousands of small messages, and every object allocated is garbage the young
+// generation must sweep while the first sync runs. Synchronous, so never re-entered.
+let buf: Buffer = Buffer.alloc(0);
+let pos = 0;
+let low32 = 0;
+
+function varint(end: number): number {
+  let result = 0;
+  let low = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= end) throw new ProtoDecodeError(`truncated varint at byte ${pos}`);
+    if (shift > 63) throw new ProtoDecodeError(`varint longer than 10 bytes at byte ${pos}`);
+    const b = buf[pos++]!;
+    if (shift < 32) low |= (b & 0x7f) << shift;
+    result += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      low32 = low | 0;
+      return result;
+    }
+  }
+}
+
+/** A length-delimited value's end; the cursor is left at its start. */
+function lengthEnd(end: number): number {
+  const length = varint(end);
+  if (length > end - pos) throw new ProtoDecodeError(`length ${length} at byte ${pos} runs past the end of its message (${end - pos} bytes left)`);
+  return pos + length;
+}
+
+function skip(wireType: number, fieldNumber: number, end: number): void {
+  let n: number;
+  switch (wireType) {
+    case WIRE_VARINT:
+      varint(end);
+      return;
+    case WIRE_LENGTH:
+      pos = lengthEnd(end);
+      return;
+    case WIRE_FIXED64:
+      n = 8;
+      break;
+    case WIRE_FIXED32:
+      n = 4;
+      break;
+    default:
+      throw new ProtoDecodeError(`field ${fieldNumber} has unsupported wire type ${wireType} at byte ${pos}`);
+  }
+  if (n > end - pos) throw new ProtoDecodeError(`truncated fixed-width field at byte ${pos}`);
+  pos += n;
+}
+
+function stringValue(end: number): string {
+  const stop = lengthEnd(end);
+  const text = buf.toString('utf8', pos, stop);
+  pos = stop;
+  return text;
+}
+
 /** Decodes buf[start, end) as a message of `schema` into a JSON-shaped object. */
-export function decodeMessage(buf: Buffer, schema: Schema, start = 0, end = buf.length): Record<string, unknown> {
+export function decodeMessage(buffer: Buffer, schema: Schema, start = 0, end = buffer.length): Record<string, unknown> {
+  buf = buffer;
+  pos = start;
+  return messageValue(schema, end);
+}
+
+function messageValue(schema: Schema, end: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const r = new ProtoReader(buf, start, end);
-  while (!r.done) {
-    const key = r.varint();
+  while (pos < end) {
+    const key = varint(end);
     const fieldNumber = Math.floor(key / 8);
     const wireType = key & 7;
     const field = schema[fieldNumber];
     if (field === undefined) {
-      r.skip(wireType, fieldNumber);
+      skip(wireType, fieldNumber, end);
       continue;
     }
     const expected = typeof field.type === 'string' ? WIRE_OF[field.type] : WIRE_LENGTH;
     if (wireType !== expected) throw new ProtoDecodeError(`${field.name} (field ${fieldNumber}) has wire type ${wireType}, expected ${expected}`);
-    let value: unknown;
     try {
-      value = fieldValue(r, field);
+      switch (field.type) {
+        case 'string': {
+          const value = stringValue(end);
+          if (field.repeated) ((out[field.name] ??= []) as unknown[]).push(value);
+          else if (value !== '') out[field.name] = value;
+          break;
+        }
+        case 'bool':
+          out[field.name] = varint(end) !== 0;
+          break;
+        case 'int32':
+          varint(end);
+          out[field.name] = low32;
+          break;
+        case 'time':
+          out[field.name] = timeValue(end);
+          break;
+        case 'map':
+          mapEntry(((out[field.name] ??= {}) as Record<string, string>), end);
+          break;
+        default: {
+          const stop = lengthEnd(end);
+          const value = messageValue(field.type, stop);
+          if (field.repeated) ((out[field.name] ??= []) as unknown[]).push(value);
+          else out[field.name] = value;
+        }
+      }
     } catch (err) {
       throw err instanceof ProtoDecodeError ? new ProtoDecodeError(`${field.name}: ${err.message}`) : err;
     }
-    if (field.type === 'map') {
-      const [k, v] = value as [string, string];
-      ((out[field.name] ??= {}) as Record<string, string>)[k] = v;
-    } else if (field.repeated) {
-      ((out[field.name] ??= []) as unknown[]).push(value);
-    } else if (value !== '') {
-      out[field.name] = value;
-    }
   }
   return out;
-}
-
-function fieldValue(r: ProtoReader, field: Field): unknown {
-  switch (field.type) {
-    case 'string':
-      return r.string();
-    case 'bool':
-      return r.varint() !== 0;
-    case 'int32':
-      return r.int32();
-    case 'time':
-      return timeValue(r);
-    case 'map':
-      return mapEntry(r);
-    default: {
-      const [start, end] = r.span();
-      return decodeMessage(r.buf, field.type, start, end);
-    }
-  }
 }
 
 /**
  * meta/v1 Time {seconds = 1, nanos = 2} as the RFC 3339 text JSON carries: whole seconds, as JSON has them, so
  * both encodings give the same times.
  */
-function timeValue(r: ProtoReader): string {
-  const [start, end] = r.span();
-  const t = new ProtoReader(r.buf, start, end);
+function timeValue(end: number): string {
+  const stop = lengthEnd(end);
   let seconds = 0;
-  while (!t.done) {
-    const key = t.varint();
-    if (key === (1 << 3) + WIRE_VARINT) seconds = t.varint();
-    else t.skip(key & 7, Math.floor(key / 8));
+  while (pos < stop) {
+    const key = varint(stop);
+    if (key === (1 << 3) + WIRE_VARINT) seconds = varint(stop);
+    else skip(key & 7, Math.floor(key / 8), stop);
   }
   return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** A map<string, string> entry {key = 1, value = 2}. */
-function mapEntry(r: ProtoReader): [string, string] {
-  const [start, end] = r.span();
-  const e = new ProtoReader(r.buf, start, end);
+/** A map<string, string> entry {key = 1, value = 2}, added to `into`. */
+function mapEntry(into: Record<string, string>, end: number): void {
+  const stop = lengthEnd(end);
   let k = '';
   let v = '';
-  while (!e.done) {
-    const key = e.varint();
-    if (key === (1 << 3) + WIRE_LENGTH) k = e.string();
-    else if (key === (2 << 3) + WIRE_LENGTH) v = e.string();
-    else e.skip(key & 7, Math.floor(key / 8));
+  while (pos < stop) {
+    const key = varint(stop);
+    if (key === (1 << 3) + WIRE_LENGTH) k = stringValue(stop);
+    else if (key === (2 << 3) + WIRE_LENGTH) v = stringValue(stop);
+    else skip(key & 7, Math.floor(key / 8), stop);
   }
-  return [k, v];
+  into[k] = v;
 }
 
 /** Each field of buf[start, end) as (number, wire type, reader positioned at its value). */
