@@ -154,14 +154,20 @@ export function decodeObject(buf: Buffer, start = 0, end = buf.length): ApiObjec
 }
 
 export interface ProtoListPage {
-  items: ApiObject[];
+  count: number;
+  /**
+   * Item i, decoded now (each call decodes again). An item that does not decode throws with its index and, when
+   * its metadata can be read, its namespace/name.
+   */
+  item(i: number): ApiObject;
   resourceVersion: string | undefined;
   continue: string | undefined;
 }
 
 /**
- * A list page: {metadata = 1 ListMeta {resourceVersion = 2, continue = 3}, items = 2}. An item that does not
- * decode fails the page with its index and, when its metadata can be read, its namespace/name.
+ * A list page: {metadata = 1 ListMeta {resourceVersion = 2, continue = 3}, items = 2}. The envelope, the list
+ * metadata and every item's bounds are read at once (a cut or garbled page fails here); items are decoded on
+ * demand, one at a time.
  */
 export function decodeListPage(buf: Buffer): ProtoListPage {
   const { kind, raw } = openEnvelope(buf);
@@ -172,7 +178,21 @@ export function decodeListPage(buf: Buffer): ProtoListPage {
   const itemKind = kind.endsWith('List') ? kind.slice(0, -'List'.length) : '';
   const schema = OBJECTS[itemKind];
   if (schema === undefined || itemKind === 'Status') throw new ProtoDecodeError(`unexpected kind ${JSON.stringify(kind)}`);
-  const page: ProtoListPage = { items: [], resourceVersion: undefined, continue: undefined };
+  const bounds: number[] = []; // start, end of each item
+  const page: ProtoListPage = {
+    count: 0,
+    item(i) {
+      const start = bounds[2 * i]!;
+      const end = bounds[2 * i + 1]!;
+      try {
+        return decodeMessage(buf, schema, start, end);
+      } catch (err) {
+        throw new ProtoDecodeError(`items[${i}]${nameOf(buf, start, end)}: ${(err as Error).message}`);
+      }
+    },
+    resourceVersion: undefined,
+    continue: undefined,
+  };
   for (const { fieldNumber, wireType, r } of fields(buf, raw[0], raw[1])) {
     if (wireType !== 2) continue;
     if (fieldNumber === 1) {
@@ -183,15 +203,14 @@ export function decodeListPage(buf: Buffer): ProtoListPage {
         else if (m.fieldNumber === 3) page.continue = m.r.string() || undefined;
       }
     } else if (fieldNumber === 2) {
-      let item: [start: number, end: number] | undefined;
       try {
-        item = r.span();
-        page.items.push(decodeMessage(buf, schema, item[0], item[1]));
+        bounds.push(...r.span());
       } catch (err) {
-        throw new ProtoDecodeError(`items[${page.items.length}]${item === undefined ? '' : nameOf(buf, item[0], item[1])}: ${(err as Error).message}`);
+        throw new ProtoDecodeError(`items[${bounds.length / 2}]: ${(err as Error).message}`);
       }
     }
   }
+  page.count = bounds.length / 2;
   return page;
 }
 

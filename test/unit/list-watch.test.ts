@@ -128,7 +128,7 @@ describe('ListWatch against a fake API server', () => {
         // Pages are gathered into one `replace` line per complete listing, which is what the tests assert on.
         page: (items, first, last) => {
           if (first) listed = [];
-          listed.push(...items.map((o) => o.metadata?.name ?? ''));
+          listed.push(...[...items].map((o) => o.metadata?.name ?? ''));
           if (last) calls.push(`replace ${listed.join(',')}`);
         },
         upsert: (o) => calls.push(`upsert ${o.metadata?.name}`),

@@ -60,17 +60,21 @@ describe('kube/proto-objects: envelopes, list pages, watch frames', () => {
     const page = decodeListPage(envelope('v1', 'ServiceList', list));
     assert.equal(page.resourceVersion, '1234');
     assert.equal(page.continue, 'next-token');
-    assert.deepEqual(page.items[0], {
+    assert.deepEqual(page.item(0), {
       metadata: { name: 'web', namespace: 'ns', resourceVersion: '42' },
       spec: { ports: [{ name: 'http', protocol: 'TCP', port: 80 }], clusterIP: '10.0.0.1', type: 'ClusterIP' },
     });
-    assert.equal(page.items.length, 2);
+    assert.equal(page.count, 2);
   });
 
   it('names the item that does not decode, and refuses other kinds, a Status and a compressed envelope', () => {
     const bad = Buffer.concat([msg(1, str(1, 'broken'), str(3, 'ns')), int(2, 1)]);
     const list = Buffer.concat([bytes(2, service('ok', 'ns', '10.0.0.1')), bytes(2, bad)]);
-    assert.throws(() => decodeListPage(envelope('v1', 'ServiceList', list)), new ProtoDecodeError('items[1] (ns/broken): spec (field 2) has wire type 0, expected 2'));
+    const page = decodeListPage(envelope('v1', 'ServiceList', list));
+    assert.equal(page.item(0).metadata?.name, 'ok');
+    assert.throws(() => page.item(1), new ProtoDecodeError('items[1] (ns/broken): spec (field 2) has wire type 0, expected 2'));
+    const cut = envelope('v1', 'ServiceList', Buffer.concat([bytes(2, service('ok', 'ns', '10.0.0.1')), Buffer.from([0x12, 0x7f, 0x0a])]));
+    assert.throws(() => decodeListPage(cut), /^ProtoDecodeError: items\[1\]: length 127 at byte \d+ runs past the end/);
     assert.throws(() => decodeListPage(envelope('v1', 'ConfigMapList', Buffer.alloc(0))), /unexpected kind "ConfigMapList"/);
     const status = envelope('v1', 'Status', Buffer.concat([str(2, 'Failure'), str(3, 'too old'), int(6, 410)]));
     assert.throws(() => decodeListPage(status), /answered a Status: 410 too old/);
