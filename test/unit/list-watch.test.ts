@@ -370,6 +370,6 @@ describe('decodePage', () => {
     assert.throws(() => decodePage('/api/v1/services', '{"items":[{"metadata":'), /GET \/api\/v1\/services: undecodable list page \(22 bytes\): /);
     assert.throws(() => decodePage('/api/v1/services', '{"items":{"a":1}}'), /GET \/api\/v1\/services: list page is not a list/);
     assert.throws(() => decodePage('/api/v1/services', 'null'), /not a list/);
-    assert.deepEqual(decodePage('/api/v1/services', '{"metadata":{"resourceVersion":"7","continue":""},"items":[]}'), { items: [], resourceVersion: '7', continue: undefined });
+    assert.deepEqual(decodePage('/api/v1/services', '{"metadata":{"resourceVersion":"7","continue":""},"items":[]}'), { items: [], count: 0, resourceVersion: '7', continue: undefined });
   });
 });
