@@ -7,9 +7,9 @@
 // message of that kind. A watch stream is frames of a 4-byte big-endian length and a meta/v1 WatchEvent
 // {type = 1, object = 2 {raw = 1}} without an envelope; the object's raw is an envelope again.
 import type { ApiObject } from './convert.js';
-import { decodeMessage, type Field, fields, ProtoDecodeError, type Schema } from './protobuf.js';
+import { decodeMessage, type Field, fields, FrameReader, ProtoDecodeError, type Schema } from './protobuf.js';
 
-export { ProtoDecodeError };
+export { FrameReader, ProtoDecodeError };
 
 /** The media type we ask for; the API server answers JSON instead for resources without protobuf (CRDs). */
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -262,40 +262,5 @@ export function statusMessage(body: Buffer): string | undefined {
     return o.kind === 'Status' ? String(o['message'] ?? '') : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Splits a watch stream into frames. Fed chunks as they arrive; returns the complete frames. A frame longer
- * than `maxFrameBytes` is an error (an object is at most etcd's 1.5 MiB; a wrong length would buffer forever).
- */
-export class FrameReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-
-  constructor(private readonly maxFrameBytes = 16 * 1024 * 1024) {}
-
-  push(chunk: Buffer): Buffer[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    const frames: Buffer[] = [];
-    for (;;) {
-      if (this.pendingBytes < 4) break;
-      const head = this.pending[0]!.length >= 4 ? this.pending[0]! : this.flatten();
-      const length = head.readUInt32BE(0);
-      if (length > this.maxFrameBytes) throw new ProtoDecodeError(`watch frame of ${length} bytes is over the ${this.maxFrameBytes}-byte limit`);
-      if (this.pendingBytes < 4 + length) break;
-      const all = this.flatten();
-      frames.push(all.subarray(4, 4 + length));
-      const rest = all.subarray(4 + length);
-      this.pending = rest.length > 0 ? [rest] : [];
-      this.pendingBytes = rest.length;
-    }
-    return frames;
-  }
-
-  private flatten(): Buffer {
-    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
-    return this.pending[0]!;
   }
 }

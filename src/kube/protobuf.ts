@@ -1,7 +1,8 @@
-// The protobuf wire format, read straight into plain objects shaped like the API's JSON, for the few fields DNS
-// reads (kube/proto-objects.ts holds those schemas). Everything else is skipped by its length without being
-// looked at: a Service's managedFields, annotations of other tools, status. That is what makes a protobuf list
-// cheaper than JSON.parse of the same list, which must build every field of every object.
+// The protobuf wire format, read straight into plain objects shaped like the API's JSON for the few fields DNS
+// reads (kube/proto-objects.ts holds those schemas), and the length-delimited framing of protobuf watch streams
+// (FrameReader, below). Everything else is skipped by its length without being looked at: a Service's
+// managedFields, other tools' annotations, status. What protobuf saves is half the bytes and part of the API
+// server's encoding work; decoding itself is about as fast as the native JSON.parse (docs/kubernetes-api.md).
 //
 // Only what the Kubernetes types use is supported: varints, length-delimited fields, fixed 32/64-bit fields
 // (skipped); groups are an error. proto2 rules, as the API's generated code writes them: a non-pointer string is
@@ -245,5 +246,41 @@ export function* fields(buf: Buffer, start = 0, end = buf.length): Generator<{ f
     const before = r.pos;
     yield { fieldNumber, wireType, r };
     if (r.pos === before) r.skip(wireType, fieldNumber); // the consumer did not read it
+  }
+}
+
+/**
+ * Splits a protobuf watch stream into its messages: each frame is a 4-byte big-endian length and that many bytes
+ * (apimachinery's length-delimited framer). Fed chunks as they arrive; returns the complete frames. A frame longer
+ * than `maxFrameBytes` is an error (an object is at most etcd's 1.5 MiB; a wrong length would buffer forever).
+ */
+export class FrameReader {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxFrameBytes = 16 * 1024 * 1024) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.pendingBytes < 4) break;
+      const head = this.pending[0]!.length >= 4 ? this.pending[0]! : this.flatten();
+      const length = head.readUInt32BE(0);
+      if (length > this.maxFrameBytes) throw new ProtoDecodeError(`watch frame of ${length} bytes is over the ${this.maxFrameBytes}-byte limit`);
+      if (this.pendingBytes < 4 + length) break;
+      const all = this.flatten();
+      frames.push(all.subarray(4, 4 + length));
+      const rest = all.subarray(4 + length);
+      this.pending = rest.length > 0 ? [rest] : [];
+      this.pendingBytes = rest.length;
+    }
+    return frames;
+  }
+
+  private flatten(): Buffer {
+    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0]!;
   }
 }
