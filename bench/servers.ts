@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binaryPath } from '../test/cluster/binaries.js';
-import { freePort, isPortClash } from '../test/cluster/ports.js';
+import { freePort, onFreePorts } from '../test/cluster/ports.js';
 import { get } from '../test/cluster/probe.js';
 import { ManagedProcess } from '../test/cluster/process.js';
 import { askOnce, TYPE } from './dns-poll.js';
@@ -65,20 +65,6 @@ async function waitFor(proc: ManagedProcess, what: string, timeoutMs: number, ev
     if (await ready()) return;
     if (performance.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000} s (log: ${proc.logPath})`);
     await sleep(everyMs);
-  }
-}
-
-/**
- * Starts a server, again on fresh ports when it died because one of them was taken between freePort and its
- * bind (the other processes on this machine are free to take any port at any time).
- */
-async function onFreePorts(start: () => Promise<Server>, attempts = 3): Promise<Server> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (err) {
-      if (attempt >= attempts || !isPortClash(String(err))) throw err;
-    }
   }
 }
 

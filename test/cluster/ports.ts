@@ -64,3 +64,18 @@ export async function freePort(): Promise<number> {
 export function isPortClash(log: string): boolean {
   return /address already in use|EADDRINUSE/i.test(log);
 }
+
+/**
+ * Runs `start` (which picks its ports with freePort) again, up to `attempts` times, when it failed because one of
+ * its ports was taken between freePort and the bind: any process on the machine may take any port at any time.
+ * Any other failure is thrown at once.
+ */
+export async function onFreePorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !isPortClash(String(err))) throw err;
+    }
+  }
+}

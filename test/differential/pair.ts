@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { silentLogger } from '../../src/base/log.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
-import { freePort } from '../cluster/ports.js';
+import { freePort, onFreePorts } from '../cluster/ports.js';
 import { type CoreDns, startCoreDnsWith } from '../helpers/coredns.js';
 import { corefileText, type Variant } from './corefiles.js';
 
@@ -36,7 +36,11 @@ export interface Pair {
   stop(): Promise<void>;
 }
 
-export async function startPair(variant: Variant, kubeconfig: string, upstream: number, stubUpstream: number): Promise<Pair> {
+export function startPair(variant: Variant, kubeconfig: string, upstream: number, stubUpstream: number): Promise<Pair> {
+  return onFreePorts(() => startPairOnce(variant, kubeconfig, upstream, stubUpstream));
+}
+
+async function startPairOnce(variant: Variant, kubeconfig: string, upstream: number, stubUpstream: number): Promise<Pair> {
   const [dns, health, ready, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const corefile = corefileText(variant, { dns, health, ready, metrics, upstream, stubUpstream, kubeconfig });
   const dir = mkdtempSync(join(tmpdir(), 'cdns-diff-'));

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPath } from '../cluster/binaries.js';
-import { freePort } from '../cluster/ports.js';
+import { freePort, onFreePorts } from '../cluster/ports.js';
 import { ManagedProcess } from '../cluster/process.js';
 import { dig } from './dig.js';
 
@@ -15,7 +15,11 @@ export interface CoreDns {
   stop(): Promise<void>;
 }
 
-export async function startCoreDns(kubeconfig: string, opts: { pods: string; extra?: string[] }): Promise<CoreDns> {
+export function startCoreDns(kubeconfig: string, opts: { pods: string; extra?: string[] }): Promise<CoreDns> {
+  return onFreePorts(() => startCoreDnsOnce(kubeconfig, opts));
+}
+
+async function startCoreDnsOnce(kubeconfig: string, opts: { pods: string; extra?: string[] }): Promise<CoreDns> {
   const port = await freePort();
   const corefile = [
     `.:${port} {`,
