@@ -10,7 +10,8 @@ import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '..
 import type { Logger } from '../base/log.js';
 import { applyObject, deleteObject, objectKey } from './apply.js';
 
-const PATHS: Record<ObjectKind, string> = {
+/** Where each kind is listed and watched, across all namespaces. */
+export const API_PATHS: Record<ObjectKind, string> = {
   Service: '/api/v1/services',
   EndpointSlice: '/apis/discovery.k8s.io/v1/endpointslices',
   Namespace: '/api/v1/namespaces',
@@ -65,7 +66,7 @@ export class ApiSource {
       };
       const watch = new ListWatch(
         client,
-        PATHS[kind],
+        API_PATHS[kind],
         {
           page(items, first, last) {
             if (first) seen = new Set<string>();
