@@ -25,8 +25,7 @@ import https from 'node:https';
 import type { Logger } from '../base/log.js';
 import type { ApiClient } from './api-client.js';
 import type { ApiObject } from './convert.js';
-import { decodeListPage, decodeWatchEvent, PROTOBUF_MEDIA_TYPE, statusMessage } from './proto-objects.js';
-import { FrameReader } from './protobuf.js';
+import { decodeListPage, decodeWatchEvent, FrameReader, PROTOBUF_MEDIA_TYPE, statusMessage } from './proto-objects.js';
 
 export interface WatchHandlers {
   /**

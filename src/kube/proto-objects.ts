@@ -7,7 +7,9 @@
 // message of that kind. A watch stream is frames of a 4-byte big-endian length and a meta/v1 WatchEvent
 // {type = 1, object = 2 {raw = 1}} without an envelope; the object's raw is an envelope again.
 import type { ApiObject } from './convert.js';
-import { decodeMessage, type Field, fields, ProtoDecodeError, type Schema } from './protobuf.js';
+import { decodeMessage, type Field, fields, FrameReader, ProtoDecodeError, type Schema } from './protobuf.js';
+
+export { FrameReader, ProtoDecodeError };
 
 /** The media type we ask for; the API server answers JSON instead for resources without protobuf (CRDs). */
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -15,12 +17,6 @@ export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from('k8s\0', 'latin1');
 
 const TIME_ONLY: Schema = { 4: { name: 'time', type: 'time' } };
-
-/** runtime.TypeMeta, in the envelope. */
-const TYPE_META: Schema = { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } };
-
-/** meta/v1 ListMeta, as much as paging needs. */
-const LIST_META: Schema = { 2: { name: 'resourceVersion', type: 'string' }, 3: { name: 'continue', type: 'string' } };
 
 /**
  * ObjectMeta {name = 1, namespace = 3, uid = 5, resourceVersion = 6, creationTimestamp = 8, deletionTimestamp = 9,
@@ -134,9 +130,11 @@ export function openEnvelope(buf: Buffer, start = 0, end = buf.length): Envelope
     if (wireType !== 2) continue;
     if (fieldNumber === 1) {
       const [s, e] = r.span();
-      const typeMeta = decodeMessage(buf, TYPE_META, s, e);
-      envelope.apiVersion = (typeMeta['apiVersion'] as string | undefined) ?? '';
-      envelope.kind = (typeMeta['kind'] as string | undefined) ?? '';
+      for (const t of fields(buf, s, e)) {
+        if (t.wireType !== 2) continue;
+        if (t.fieldNumber === 1) envelope.apiVersion = t.r.string();
+        else if (t.fieldNumber === 2) envelope.kind = t.r.string();
+      }
     } else if (fieldNumber === 2) {
       envelope.raw = r.span();
     } else if (fieldNumber === 3) {
@@ -199,9 +197,11 @@ export function decodeListPage(buf: Buffer): ProtoListPage {
     if (wireType !== 2) continue;
     if (fieldNumber === 1) {
       const [s, e] = r.span();
-      const listMeta = decodeMessage(buf, LIST_META, s, e);
-      page.resourceVersion = listMeta['resourceVersion'] as string | undefined;
-      page.continue = listMeta['continue'] as string | undefined;
+      for (const m of fields(buf, s, e)) {
+        if (m.wireType !== 2) continue;
+        if (m.fieldNumber === 2) page.resourceVersion = m.r.string() || undefined;
+        else if (m.fieldNumber === 3) page.continue = m.r.string() || undefined;
+      }
     } else if (fieldNumber === 2) {
       try {
         bounds.push(...r.span());

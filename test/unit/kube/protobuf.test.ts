@@ -2,8 +2,8 @@
 // writer (test/helpers/proto-writer.ts). The integration suite compares the decoder with JSON on the real API
 // server; these pin the wire rules and the errors.
 import assert from 'node:assert/strict';
-import { decodeListPage, decodeObject, decodeWatchEvent, statusMessage } from '../../../src/kube/proto-objects.js';
-import { decodeMessage, FrameReader, ProtoDecodeError, ProtoReader, type Schema } from '../../../src/kube/protobuf.js';
+import { decodeListPage, decodeObject, decodeWatchEvent, FrameReader, statusMessage } from '../../../src/kube/proto-objects.js';
+import { decodeMessage, ProtoDecodeError, ProtoReader, type Schema } from '../../../src/kube/protobuf.js';
 import { bool, bytes, entry, envelope, fixed32, fixed64, int, msg, str, varint, watchFrame } from '../../helpers/proto-writer.js';
 
 const SCHEMA: Schema = {
