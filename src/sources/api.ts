@@ -10,8 +10,7 @@ import { type ObjectKind, SERVICE_NAME_LABEL, TRIGGER_TIME_ANNOTATION } from '..
 import type { Logger } from '../base/log.js';
 import { applyObject, deleteObject, objectKey } from './apply.js';
 
-/** Where each kind is listed and watched, across all namespaces. */
-export const API_PATHS: Record<ObjectKind, string> = {
+const PATHS: Record<ObjectKind, string> = {
   Service: '/api/v1/services',
   EndpointSlice: '/apis/discovery.k8s.io/v1/endpointslices',
   Namespace: '/api/v1/namespaces',
@@ -66,7 +65,7 @@ export class ApiSource {
       };
       const watch = new ListWatch(
         client,
-        API_PATHS[kind],
+        PATHS[kind],
         {
           page(items, first, last) {
             if (first) seen = new Set<string>();

@@ -14,7 +14,13 @@ import { type ApiObject, toEndpointSlice, toNamespace, toPod, toPodAddress, toSe
 import { type ApiEncoding, DEFAULT_LIST_WATCH, decodeProtobufPage, ListWatch } from '../../src/kube/list-watch.js';
 import { PROTOBUF_MEDIA_TYPE } from '../../src/kube/proto-objects.js';
 import { fields } from '../../src/kube/protobuf.js';
-import { API_PATHS } from '../../src/sources/api.js';
+
+const PATHS: Record<ObjectKind, string> = {
+  Service: '/api/v1/services',
+  EndpointSlice: '/apis/discovery.k8s.io/v1/endpointslices',
+  Namespace: '/api/v1/namespaces',
+  Pod: '/api/v1/pods',
+};
 
 /** What the server keeps of an object of each kind: the conversions, plus the labels the metrics read. */
 function minimal(kind: ObjectKind, o: ApiObject): unknown {
@@ -39,7 +45,7 @@ class Mirror {
   constructor(client: ApiClient, kind: ObjectKind, encoding: ApiEncoding) {
     this.watch = new ListWatch(
       client,
-      API_PATHS[kind],
+      PATHS[kind],
       {
         page: (items, first) => {
           if (first) this.objects.clear();
