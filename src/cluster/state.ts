@@ -60,8 +60,8 @@ export class ClusterState {
     return this.slicesByService.keys();
   }
 
-  podExists(namespace: string, ip: string): boolean {
-    return (this.podsByIP.get(`${namespace} ${ip}`)?.size ?? 0) > 0;
+  podCount(namespace: string, ip: string): number {
+    return this.podsByIP.get(`${namespace} ${ip}`)?.size ?? 0;
   }
 
   counts(): Record<string, number> {

@@ -148,8 +148,8 @@ export class ZoneIndex implements StateListener {
     return this.state.namespaceExists(name);
   }
 
-  podExists(namespace: string, ip: string): boolean {
-    return this.state.podExists(namespace, ip);
+  podCount(namespace: string, ip: string): number {
+    return this.state.podCount(namespace, ip);
   }
 
   /** PTR targets (relative to the primary zone): a cluster IP wins alone, else every endpoint name. */

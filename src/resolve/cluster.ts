@@ -44,7 +44,8 @@ export interface ClusterRecords {
   /** A `_`-labelled port or protocol: any port name / protocol matches. */
   lookupWildcardPort(serviceName: string, namespace: string, f: Filter): NameNode | undefined;
   namespaceExists(name: string): boolean;
-  podExists(namespace: string, ip: string): boolean;
+  /** Live pods of `namespace` whose primary IP is `ip` (for `--pods verified`). */
+  podCount(namespace: string, ip: string): number;
   /** PTR targets of an address, relative to the primary zone. */
   reverse(ip: string): string[];
   /** The Services whose endpoints carry `ip` (for NS): relative names and their addresses. */
@@ -57,7 +58,8 @@ const MAX_CNAME_CHAIN = 10;
 const REVERSE_ZONES = ['in-addr.arpa', 'ip6.arpa'];
 
 /** What CoreDNS's `Records` yields for a name: not there, there but empty, or there with data. */
-type Found = { kind: 'nx' } | { kind: 'empty' } | { kind: 'node'; node: NameNode } | { kind: 'pod'; ip: string; name: string };
+/** `pods` is how many pods hold the address (1 unless `--pods verified` finds several): CoreDNS's SRV weight shares. */
+type Found = { kind: 'nx' } | { kind: 'empty' } | { kind: 'node'; node: NameNode } | { kind: 'pod'; ip: string; name: string; pods: number };
 const NX: Found = { kind: 'nx' };
 const EMPTY: Found = { kind: 'empty' };
 
@@ -186,8 +188,9 @@ export class ClusterHandler {
     if (p.service === undefined) return EMPTY;
     const ip = parseIP(podLabelToIP(p.service));
     if (!ip) return NX;
-    if (this.opts.pods === 'verified' && !this.index.podExists(p.namespace, ip.text)) return NX;
-    return { kind: 'pod', ip: ip.text, name: `${p.service}.${p.namespace}.pod` };
+    const pods = this.opts.pods === 'verified' ? this.index.podCount(p.namespace, ip.text) : 1;
+    if (pods === 0) return NX;
+    return { kind: 'pod', ip: ip.text, name: `${p.service}.${p.namespace}.pod`, pods };
   }
 
   /**
@@ -282,8 +285,11 @@ export class ClusterHandler {
       case 'pod': {
         // CoreDNS builds an SRV with port 0 for a pod name, the target being the pod's own name from its key
         // (`<dashed-ip>.<ns>.pod`, lower-case, and the zone as asked): labels in front of the dashed IP are not part of it.
+        // Several pods sharing the IP (host-network pods of one node) are one record each to CoreDNS, folded into one
+        // SRV whose weight is still its share of them all: 100 / pods, rounded down, at least 1.
         const target = `${found.name}.${ctx.zoneAsQueried}`;
-        return { answer: [srvRR(owner, ttl, { priority: 0, weight: 100, port: 0, target })], additional: [addressRR(target, ttl, found.ip)] };
+        const weight = Math.max(1, Math.floor(100 / found.pods));
+        return { answer: [srvRR(owner, ttl, { priority: 0, weight, port: 0, target })], additional: [addressRR(target, ttl, found.ip)] };
       }
       case 'node': {
         const z = ctx.zoneAsQueried;

@@ -24,6 +24,11 @@ const EXTRA: Array<[ObjectKind, ApiObject]> = [
   // An ExternalName that is an IP address is not served.
   ['Service', { metadata: { name: 'ipname', namespace: 'demo' }, spec: { type: 'ExternalName', externalName: '1.2.3.4' } }],
   ['Pod', { metadata: { name: 'p1', namespace: 'demo' }, status: { phase: 'Running', podIP: '10.244.1.77' } }],
+  // Three pods with one IP (as host-network pods of a node have), one of them in another namespace.
+  ['Pod', { metadata: { name: 'h1', namespace: 'demo' }, status: { phase: 'Running', podIP: '10.244.1.88' } }],
+  ['Pod', { metadata: { name: 'h2', namespace: 'demo' }, status: { phase: 'Running', podIP: '10.244.1.88' } }],
+  ['Pod', { metadata: { name: 'h3', namespace: 'demo' }, status: { phase: 'Running', podIP: '10.244.1.88' } }],
+  ['Pod', { metadata: { name: 'h4', namespace: 'default' }, status: { phase: 'Running', podIP: '10.244.1.88' } }],
 ];
 
 function setup(over: Partial<ClusterHandlerOptions> = {}, build: { ignoreEmptyService?: boolean; endpointPodNames?: boolean } = {}) {
@@ -210,6 +215,19 @@ describe('cluster handler: options', () => {
     assert.deepEqual(await ask(handler, `10-244-1-77.demo.pod.${Z}`, A), ok([`10-244-1-77.demo.pod.${Z}. 5 IN A 10.244.1.77`]));
     assert.deepEqual(await ask(handler, `10-244-1-78.demo.pod.${Z}`, A), NXDOMAIN);
     assert.deepEqual(await ask(handler, `10-244-1-77.default.pod.${Z}`, A), NXDOMAIN);
+  });
+
+  it('pods verified: pods sharing an IP give one A and one SRV whose weight is a share of them (CoreDNS: 100 / pods)', async () => {
+    const { handler } = setup({ pods: 'verified' });
+    const name = `10-244-1-88.demo.pod.${Z}`;
+    assert.deepEqual(await ask(handler, name, A), ok([`${name}. 5 IN A 10.244.1.88`]));
+    assert.deepEqual(await ask(handler, name, SRV), ok([`${name}. 5 IN SRV 0 33 0 ${name}.`], [`${name}. 5 IN A 10.244.1.88`]));
+    const single = `10-244-1-77.demo.pod.${Z}`;
+    assert.deepEqual(await ask(handler, single, SRV), ok([`${single}. 5 IN SRV 0 100 0 ${single}.`], [`${single}. 5 IN A 10.244.1.77`]));
+    const other = `10-244-1-88.default.pod.${Z}`;
+    assert.deepEqual(await ask(handler, other, SRV), ok([`${other}. 5 IN SRV 0 100 0 ${other}.`], [`${other}. 5 IN A 10.244.1.88`]));
+    // insecure echoes the address without counting anyone
+    assert.deepEqual(await ask(setup().handler, name, SRV), ok([`${name}. 5 IN SRV 0 100 0 ${name}.`], [`${name}. 5 IN A 10.244.1.88`]));
   });
 
   it('ignore-empty-service: a ClusterIP service without ready endpoints is NXDOMAIN; ExternalName unaffected', async () => {
