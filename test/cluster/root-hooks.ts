@@ -15,9 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { startNodeCluster, type NodeCluster } from './node/cluster.js';
+import { removeScratch, startScratch } from './scratch.js';
 
 export type { ControlPlane } from './control-plane.js';
 export type { NodeCluster } from './node/cluster.js';
+
+startScratch();
 
 let controlPlane: Promise<ControlPlane> | undefined;
 let nodeCluster: Promise<NodeCluster> | undefined;
@@ -70,10 +73,12 @@ export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(90_000);
     await stopNodeCluster();
-    if (controlPlane === undefined) return;
-    const started = controlPlane;
-    controlPlane = undefined;
-    const cp = await started.catch(() => undefined); // a failed start has cleaned up after itself
-    await cp?.stop();
+    if (controlPlane !== undefined) {
+      const started = controlPlane;
+      controlPlane = undefined;
+      const cp = await started.catch(() => undefined); // a failed start has cleaned up after itself
+      await cp?.stop();
+    }
+    removeScratch();
   },
 };

@@ -41,6 +41,7 @@ export function writeNsdConfig(dir: string, port: number, zones: Record<string, 
     `  pidfile: "${dir}/nsd.pid"`,
     '  database: ""',
     `  xfrdfile: "${dir}/xfrd.state"`,
+    `  xfrdir: "${dir}"`, // else NSD leaves its nsd-xfr-<pid> folder in /tmp
     `  zonelistfile: "${dir}/zone.list"`,
     `  logfile: "${dir}/nsd.log"`,
     '  server-count: 1',

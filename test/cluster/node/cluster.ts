@@ -10,7 +10,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinaries } from '../binaries.js';
@@ -18,6 +17,7 @@ import { startControlPlane, type ControlPlane, type KubectlResult } from '../con
 import { freePort } from '../ports.js';
 import { get, waitReady } from '../probe.js';
 import { addCleanup, installCleanupHandlers, ManagedProcess, trackCommand, untrackCommand } from '../process.js';
+import { machineTmpdir } from '../scratch.js';
 import { startContainerd } from './containerd.js';
 import { kubeadmCoreDnsManifests } from './coredns-addon.js';
 import { fullImageName, importImages, REQUIRED_IMAGES } from './images.js';
@@ -109,7 +109,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   installCleanupHandlers(opts.handleSignals ?? true);
 
   const hostForwarding = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-  const r = nodeResources(tmpdir());
+  const r = nodeResources(machineTmpdir);
   await mkdir(r.dir, { recursive: true });
   const teardownArgv = [process.execPath, TEARDOWN_SCRIPT, JSON.stringify(r)];
   trackCommand(teardownArgv); // the reaper runs it if we are SIGKILLed
