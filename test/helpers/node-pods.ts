@@ -1,40 +1,54 @@
 // Real pods on the real node for tests: create from manifests, wait until Ready, exec into them, and a client pod
 // that resolves a name in a bounded loop and counts what failed, for the swap and restart tests.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { binaryPath } from '../cluster/binaries.js';
 import type { NodeCluster } from '../cluster/node/cluster.js';
 import { DNSUTILS_IMAGE } from '../cluster/node/images.js';
 import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
 
-const execFileP = promisify(execFile);
 const KIND_SWAP = resolve('scripts/kind-swap.sh');
 
 export interface SwapRun {
   code: number;
-  /** stdout and stderr together. */
+  /** stdout and stderr together, as they came. */
   output: string;
+  /** The same lines, each after the wall-clock second it arrived in (`<epoch s>.<ms>`): to set a failed lookup of the loop beside the step it fell in. */
+  timed: string;
 }
 
 /**
  * Runs `scripts/kind-swap.sh ARGS` against the node as a user would: KUBECONFIG set, the built kubectl on PATH, and
  * the upstream's name as the outside name `check` resolves. Never rejects; check `code`.
  */
-export async function kindSwap(cluster: NodeCluster, args: string[]): Promise<SwapRun> {
+export function kindSwap(cluster: NodeCluster, args: string[]): Promise<SwapRun> {
   const env = {
     ...process.env,
     KUBECONFIG: cluster.kubeconfigPath,
     PATH: `${dirname(binaryPath('kubectl'))}:${process.env.PATH ?? ''}`,
     CHECK_OUTSIDE_NAME: `www.${UPSTREAM_ZONE}`,
   };
-  try {
-    const { stdout, stderr } = await execFileP('bash', [KIND_SWAP, ...args], { env, timeout: 400_000, maxBuffer: 16 << 20 });
-    return { code: 0, output: `${stdout}${stderr}` };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
+  return new Promise((done) => {
+    const child = spawn('bash', [KIND_SWAP, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 400_000 });
+    let output = '';
+    let timed = '';
+    let partial = '';
+    const take = (chunk: Buffer): void => {
+      const text = chunk.toString();
+      output += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      const stamp = (Date.now() / 1000).toFixed(3);
+      for (const line of lines) timed += `${stamp} ${line}\n`;
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (error) => done({ code: -1, output: `${output}${error.message}`, timed }));
+    child.on('close', (code) => {
+      if (partial !== '') timed += `${(Date.now() / 1000).toFixed(3)} ${partial}\n`;
+      done({ code: code ?? -1, output, timed });
+    });
+  });
 }
 
 export class Kubectl {

@@ -6,12 +6,22 @@
 import assert from 'node:assert/strict';
 import { CLUSTER_DNS_IP, UPSTREAM_ZONE } from '../cluster/node/layout.js';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
-import { dnsutilsPod, kindSwap, Kubectl, LookupLoop, type LookupCounts } from '../helpers/node-pods.js';
+import { dnsutilsPod, kindSwap, Kubectl, LookupLoop, type LookupCounts, type SwapRun } from '../helpers/node-pods.js';
 
 const NS = 'swap-test';
 
 const describeLoop = (c: LookupCounts): string =>
   `${c.ok} good, ${c.failed} failed, ${c.slow} slow${c.failures.length > 0 ? `; first failures: ${c.failures.slice(0, 5).join(' | ')}` : ''}`;
+
+/**
+ * What a failed lookup during a swap needs to be understood: the failures (each after its epoch second), the
+ * script's lines with the second each arrived, and kube-system's events (pods stopping, slices changing).
+ */
+async function swapFailure(k: Kubectl, run: SwapRun, during: LookupCounts): Promise<string> {
+  const events = await k.run(['-n', 'kube-system', 'get', 'events', '--sort-by=.lastTimestamp', '-o',
+    'custom-columns=LAST:.lastTimestamp,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message']).catch((e: Error) => e.message);
+  return `lookups failed during the swap: ${describeLoop(during)}\nkind-swap.sh, each line after its arrival (epoch s):\n${run.timed.slice(-4000)}\nkube-system events:\n${events.slice(-3000)}`;
+}
 
 describe('cluster-dns swapped in for CoreDNS on a real node', function () {
   this.timeout(120_000);
@@ -107,7 +117,7 @@ describe('cluster-dns swapped in for CoreDNS on a real node', function () {
     assert.equal(run.code, 0, `kind-swap.sh in failed:\n${run.output.slice(-3000)}`);
     assert.match(run.output, /is already on every node/);
     assert.ok(during.ok > 20, `too few lookups during the swap to prove anything: ${describeLoop(during)}`);
-    assert.equal(during.failed, 0, `lookups failed during the swap: ${describeLoop(during)}`);
+    if (during.failed > 0) assert.fail(await swapFailure(k, run, during));
   });
 
   it('leaves only cluster-dns behind kube-dns, answering what CoreDNS answered', async () => {
@@ -158,7 +168,7 @@ describe('cluster-dns swapped in for CoreDNS on a real node', function () {
     const during = await loop.since(before);
     phases.push(['swap out', during]);
     assert.equal(run.code, 0, `kind-swap.sh out failed:\n${run.output.slice(-3000)}`);
-    assert.equal(during.failed, 0, `lookups failed during the swap back: ${describeLoop(during)}`);
+    if (during.failed > 0) assert.fail(await swapFailure(k, run, during));
     const pods = await k.json<{ items: Array<{ metadata: { labels?: Record<string, string> } }> }>(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns']);
     assert.ok(pods.items.length > 0 && pods.items.every((p) => p.metadata.labels?.['app.kubernetes.io/name'] === undefined), 'CoreDNS alone serves kube-dns again');
     assert.deepEqual(Object.fromEntries(await answers()), Object.fromEntries(baseline));
