@@ -20,8 +20,8 @@
 import { type Clock, systemClock } from '../base/clock.js';
 import { Latch } from '../base/latch.js';
 import { Backoff } from './backoff.js';
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import { http, https } from '../net/http-modules.js';
 import type { Logger } from '../base/log.js';
 import type { ApiClient } from './api-client.js';
 import type { ApiObject } from './convert.js';
@@ -108,13 +108,13 @@ export interface ListWatchStatus {
 export class ListWatch {
   private resourceVersion: string | undefined;
   private stopped = false;
-  private current: http.ClientRequest | undefined;
+  private current: ClientRequest | undefined;
   private wake: (() => void) | undefined;
   /** Set by the current watch once it has shown the API healthy (see the header). */
   private watchHealthy = false;
   private readonly synced = new Latch();
   readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined };
-  private readonly agent: https.Agent | http.Agent;
+  private readonly agent: Agent;
   /** Set by --api-encoding json, or by an API server that refused protobuf with 406. */
   private jsonOnly: boolean;
 
@@ -231,12 +231,12 @@ export class ListWatch {
     return `${this.path}?${q.toString()}`;
   }
 
-  private async request(pathAndQuery: string, timeoutMs: number): Promise<http.IncomingMessage> {
+  private async request(pathAndQuery: string, timeoutMs: number): Promise<IncomingMessage> {
     const base = await this.client.requestOptions();
     const url = new URL(pathAndQuery, this.client.server);
     const mod = url.protocol === 'http:' ? http : https;
     const accept = this.jsonOnly ? 'application/json' : `${PROTOBUF_MEDIA_TYPE}, application/json`;
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = mod.request(url, { ...base, method: 'GET', agent: this.agent, headers: { ...(base.headers ?? {}), accept } }, (res) => {
         const status = res.statusCode ?? 0;
         if (status === 410) {
@@ -447,18 +447,18 @@ export function decodeProtobufPage(path: string, body: Buffer): ListPage {
   return { items, count: page.count, resourceVersion: page.resourceVersion, continue: page.continue };
 }
 
-function isProtobuf(res: http.IncomingMessage): boolean {
+function isProtobuf(res: IncomingMessage): boolean {
   return (res.headers['content-type'] ?? '').startsWith(PROTOBUF_MEDIA_TYPE);
 }
 
 /** An error body as text: a protobuf Status's message, or the start of a JSON or text body. */
-function errorText(res: http.IncomingMessage, body: Buffer): string {
+function errorText(res: IncomingMessage, body: Buffer): string {
   const message = isProtobuf(res) ? statusMessage(body) : undefined;
   return (message ?? body.toString('utf8', 0, 300)).trim();
 }
 
 /** The body as one flat buffer: chunks joined once (a string built chunk by chunk is a rope JSON.parse must flatten first). */
-function readAll(res: http.IncomingMessage): Promise<Buffer> {
+function readAll(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));

@@ -2,8 +2,7 @@
 // from a user's machine, e.g. `cluster-dns certs --patch-webhook`; the servers themselves never write.
 import { ApiRequestError } from '../base/errors.js';
 export { ApiRequestError };
-import http from 'node:http';
-import https from 'node:https';
+import { http, https } from '../net/http-modules.js';
 import type { ApiClient } from './api-client.js';
 
 

@@ -1,7 +1,8 @@
 // The operational HTTP endpoints on CoreDNS's ports, so kind's probes and Prometheus scrape config work as they
 // are: /health (liveness, :8080), /ready (readiness, :8181), /metrics (:9153), and the optional /records
 // debug view. Endpoints that share an address share one server.
-import http from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../net/http-modules.js';
 import type { AddressInfo } from 'node:net';
 import { type ListenAddress, isLoopback } from '../net/address.js';
 import { ListenError } from '../base/errors.js';
@@ -37,7 +38,7 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-type Route = (req: http.IncomingMessage, url: URL, res: http.ServerResponse) => void | Promise<void>;
+type Route = (req: IncomingMessage, url: URL, res: ServerResponse) => void | Promise<void>;
 
 export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): Promise<OpsServer> {
   const groups = new Map<string, { addr: ListenAddress; routes: Map<string, Route>; names: Array<keyof OpsEndpoints> }>();
@@ -76,7 +77,7 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
     });
   }
 
-  const servers: http.Server[] = [];
+  const servers: Server[] = [];
   const addresses: OpsServer['addresses'] = { health: undefined, ready: undefined, metrics: undefined };
   try {
     for (const g of groups.values()) {
@@ -106,7 +107,7 @@ export async function startOpsServer(endpoints: OpsEndpoints, h: OpsHandlers): P
 }
 
 /** One HTTP server for the routes that share an address. */
-async function listenGroup(g: { addr: ListenAddress; routes: Map<string, Route> }): Promise<http.Server> {
+async function listenGroup(g: { addr: ListenAddress; routes: Map<string, Route> }): Promise<Server> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const route = req.method === 'GET' || req.method === 'HEAD' ? g.routes.get(url.pathname) : undefined;

@@ -176,8 +176,9 @@ function createAutopath(config: Config, source: Source, addresses: PodAddresses,
 }
 
 /**
- * The first full list makes a lot of short-lived garbage (response text, API objects) that V8 would otherwise keep
- * mapped for a long time: with --expose-gc (set by the bin), one full collection right after the sync gives it back.
+ * The first full list and the index build make a lot of short-lived garbage (response bytes, API objects, build
+ * scratch) that V8 would otherwise keep mapped for a long time: with --expose-gc (set by the bin), one full
+ * collection once the index is built gives it back (about 90 ms at 10,000 Services, after readiness).
  */
 function releaseMemory(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -187,8 +188,13 @@ function releaseMemory(): void {
 export async function awaitSync(core: Core, log: Logger): Promise<void> {
   const t0 = Date.now();
   const done = (): void => {
-    log.info('initial sync done', { ms: Date.now() - t0, ...core.state.counts(), names: core.index.recordCount() });
-    releaseMemory();
+    log.info('initial sync done', { ms: Date.now() - t0, ...core.state.counts() });
+    // The index builds the rest in the background from here (records/zone-index.ts); each lookup meanwhile
+    // builds its own Service first, so the server is ready now.
+    core.index.whenBuilt(() => {
+      log.info('record index built', { ms: Date.now() - t0, names: core.index.recordCount() });
+      releaseMemory();
+    });
   };
   if (await waitForSync(core.source, core.config.syncTimeout * 1000)) return done();
   log.warn('not synced yet; serving, with SERVFAIL instead of NXDOMAIN until synced', { waitedMs: Date.now() - t0 });

@@ -2,7 +2,7 @@
 // /healthz (the process answers) and GET /readyz (the Services have been read once). Plumbing only: bodies are
 // capped, and the TLS pair can be swapped while connections are open.
 import type { AddressInfo } from 'node:net';
-import https from 'node:https';
+import { https } from '../net/http-modules.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../base/log.js';
 import type { HttpAnswer } from './admit.js';
