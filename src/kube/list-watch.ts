@@ -1,6 +1,11 @@
 // A list/watch loop for one resource that never silently dies (client-node's informer stops on any non-410
 // error and can back off 30 s on a quiet cluster; see ARCHITECTURE.md, Libraries). Rules:
-//  - list (paginated), hand the full set over, then watch from the list's resourceVersion with bookmarks;
+//  - the full set comes as a watch's initial events (`sendInitialEvents`, as client-go's reflector does since
+//    Kubernetes 1.35): one stream from the API server's watch cache, objects applied one by one, complete at the
+//    bookmark marked `k8s.io/initial-events-end`, and the same connection watches on. An API server that refuses
+//    it (400/422, the WatchList feature off) or ignores it (a watch that ends, or bookmarks, before the mark) is
+//    listed in pages from then on (`initialList: 'pages'`, --api-initial-list pages, does so from the start);
+//  - else list (paginated), hand the full set over, then watch from the list's resourceVersion with bookmarks;
 //  - a watch that ends cleanly (server timeout) is re-opened at once from the last resourceVersion;
 //  - 410 Gone (as a status or an ERROR event) means our resourceVersion is too old: relist, which removes
 //    objects that vanished meanwhile;
@@ -56,7 +61,14 @@ export interface ListWatchOptions {
   healthyWatchMs?: number;
   /** `protobuf` asks for protobuf and accepts JSON; `json` asks for JSON only (--api-encoding). */
   encoding?: ApiEncoding;
+  /** How the full set is read: `stream` (a watch's initial events; the default) or `pages` (--api-initial-list). */
+  initialList?: InitialList;
 }
+
+export type InitialList = 'stream' | 'pages';
+
+/** The annotation of the bookmark that ends a watch's initial events. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 export type ApiEncoding = 'protobuf' | 'json';
 
@@ -70,6 +82,7 @@ export const DEFAULT_LIST_WATCH: ListWatchOptions = {
   // 2000 a page, 166-171 MiB with 500, for the same sync time (the next page is fetched while one is applied).
   pageSize: 500,
   encoding: 'protobuf',
+  initialList: 'stream',
 };
 
 class HttpError extends Error {
@@ -103,6 +116,8 @@ export interface ListWatchStatus {
   lastError: string | undefined;
   /** The encoding of the last list page or watch the API server sent (undefined before the first). */
   encoding: ApiEncoding | undefined;
+  /** How the last full set came: as a watch's initial events, or in list pages (undefined before the first). */
+  initialList: InitialList | undefined;
 }
 
 export class ListWatch {
@@ -113,10 +128,14 @@ export class ListWatch {
   /** Set by the current watch once it has shown the API healthy (see the header). */
   private watchHealthy = false;
   private readonly synced = new Latch();
-  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined };
+  readonly status: ListWatchStatus = { synced: false, connected: false, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined, initialList: undefined };
   private readonly agent: Agent;
   /** Set by --api-encoding json, or by an API server that refused protobuf with 406. */
   private jsonOnly: boolean;
+  /** The full set as a watch's initial events; off by --api-initial-list pages, or once the API server shows it cannot. */
+  private streamList: boolean;
+  /** While a watch's initial events arrive: whether the next is the first, and how many came. */
+  private initial: { first: boolean; objects: number } | undefined;
 
   constructor(
     private readonly client: ApiClient,
@@ -128,6 +147,7 @@ export class ListWatch {
   ) {
     this.agent = client.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
     this.jsonOnly = opts.encoding === 'json';
+    this.streamList = (opts.initialList ?? 'stream') === 'stream';
   }
 
   start(): void {
@@ -150,12 +170,11 @@ export class ListWatch {
     const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs);
     while (!this.stopped) {
       try {
-        if (this.resourceVersion === undefined) {
+        if (this.resourceVersion === undefined && !this.streamList) {
           await this.list();
           backoff.reset();
         }
-        await this.watch();
-        backoff.reset();
+        if (await this.watch()) backoff.reset();
       } catch (err) {
         if (this.stopped) return;
         this.status.connected = false;
@@ -292,22 +311,51 @@ export class ListWatch {
       first = false;
     }
     this.resourceVersion = rv;
+    this.listed(objects, 'pages');
+  }
+
+  /** A full set has been handed over (by pages or by initial events): synced, and watching from here on. */
+  private listed(objects: number, how: InitialList): void {
     this.status.relists++;
+    this.status.initialList = how;
     this.status.lastEventAt = this.clock.now();
     this.status.connected = true;
-    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects, encoding: this.status.encoding });
+    if (!this.status.synced) this.log.info('initial list done', { path: this.path, objects, encoding: this.status.encoding, as: how });
     this.status.synced = true;
     this.synced.open();
   }
 
-  /** Resolves when the server ends the watch; rejects on failure, with Gone for 410. */
-  private async watch(): Promise<void> {
+  /** Lists in pages from now on (the API server cannot stream the initial events); logged once. */
+  private noStreaming(why: string): void {
+    this.streamList = false;
+    this.initial = undefined;
+    this.log.info('the API server does not stream initial events; listing in pages', { path: this.path, why });
+  }
+
+  /**
+   * Resolves when the server ends the watch (true), or at once (false) when a watch for the initial events shows
+   * the API server cannot stream them; rejects on failure, with Gone for 410. Without a resourceVersion it asks
+   * for the initial events first (see the header).
+   */
+  private async watch(): Promise<boolean> {
     const timeoutSeconds = Math.round(this.opts.watchTimeoutSeconds * (1 + Math.random() / 2));
     this.watchHealthy = false;
-    const res = await this.request(
-      this.query({ watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }),
-      timeoutSeconds * 1000 + this.opts.stallMarginMs,
-    );
+    const initial = this.resourceVersion === undefined;
+    const query = initial
+      ? { watch: '1', sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }
+      : { watch: '1', resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) };
+    let res: IncomingMessage;
+    try {
+      res = await this.request(this.query(query), timeoutSeconds * 1000 + this.opts.stallMarginMs);
+    } catch (err) {
+      // 400/422: the parameters are refused (WatchList off, or an API server from before it had them).
+      if (initial && err instanceof HttpError && (err.status === 400 || err.status === 422)) {
+        this.noStreaming(err.message);
+        return false;
+      }
+      throw err;
+    }
+    this.initial = initial ? { first: true, objects: 0 } : undefined;
     this.status.connected = true;
     const healthyAfter = this.clock.after(this.opts.healthyWatchMs ?? 10_000, () => (this.watchHealthy = true), { unref: true });
     const protobuf = isProtobuf(res);
@@ -346,6 +394,12 @@ export class ListWatch {
       res.on('error', fail);
       res.on('close', () => (failed ? undefined : res.complete ? resolve() : fail(new Error('watch connection closed'))));
     }).finally(healthyAfter);
+    // Ended cleanly before the bookmark that closes the initial events: the API server took it for a plain watch.
+    if (this.initial !== undefined) {
+      this.noStreaming('the watch ended before its initial events did');
+      return false;
+    }
+    return true;
   }
 
   private event(line: string, fail: (err: Error) => void): void {
@@ -372,6 +426,7 @@ export class ListWatch {
     const o = ev.object;
     if (!o) return;
     if (ev.type === 'ERROR') return fail(o.code === 410 ? new Gone() : new Error(`watch ERROR event: ${o.code} ${o.message ?? ''}`));
+    if (this.initial !== undefined) return this.initialEvent(ev.type, o, fail);
     const rv = o.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     this.status.lastEventAt = this.clock.now();
@@ -383,6 +438,42 @@ export class ListWatch {
       // One object the conversion rejects must not stop the watch or lose other records.
       this.log.warn('object ignored', { path: this.path, object: `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, error: (err as Error).message });
     }
+  }
+
+  /**
+   * One of a watch's initial events: handed over as a one-object page (the first resets what the listing has
+   * seen), the resourceVersion left alone until the closing bookmark (a watch cut short is asked for again
+   * whole, not resumed from half a set), then the full set is complete.
+   */
+  private initialEvent(type: string | undefined, o: ApiObject, fail: (err: Error) => void): void {
+    const initial = this.initial!;
+    this.status.lastEventAt = this.clock.now();
+    if (type === 'BOOKMARK') {
+      if (o.metadata?.annotations?.[INITIAL_EVENTS_END] !== 'true') return this.noStreamingNow(fail);
+      this.initial = undefined;
+      this.resourceVersion = o.metadata?.resourceVersion;
+      this.watchHealthy = true;
+      try {
+        this.handlers.page([], initial.first, true);
+      } catch (err) {
+        return fail(err as Error);
+      }
+      return this.listed(initial.objects, 'stream');
+    }
+    if (type !== 'ADDED' && type !== 'MODIFIED') return;
+    try {
+      this.handlers.page([o], initial.first, false);
+    } catch (err) {
+      return fail(err as Error);
+    }
+    initial.first = false;
+    initial.objects++;
+  }
+
+  /** A bookmark without the mark: the API server ignored sendInitialEvents. Lists in pages, now. */
+  private noStreamingNow(fail: (err: Error) => void): void {
+    this.noStreaming('a bookmark came before the initial events ended');
+    fail(new Error(`GET ${this.path}: the watch sent no end of its initial events; listing in pages`));
   }
 }
 

@@ -112,6 +112,9 @@ const STATUS: Schema = {
   6: { name: 'code', type: 'int32' },
 };
 
+/** A BOOKMARK's object: only its resourceVersion and annotations (the end of a watch's initial events is one). */
+const BOOKMARK: Schema = { 1: { name: 'metadata', type: objectMeta({ annotations: true }) } };
+
 const OBJECTS: Record<string, Schema> = { Service: SERVICE, EndpointSlice: ENDPOINT_SLICE, Namespace: NAMESPACE, Pod: POD, Status: STATUS };
 
 interface Envelope {
@@ -146,9 +149,9 @@ export function openEnvelope(buf: Buffer, start = 0, end = buf.length): Envelope
 }
 
 /** The object inside an envelope, as convert.ts takes it (apiVersion and kind from the envelope). */
-export function decodeObject(buf: Buffer, start = 0, end = buf.length): ApiObject {
+export function decodeObject(buf: Buffer, start = 0, end = buf.length, only?: Schema): ApiObject {
   const { apiVersion, kind, raw } = openEnvelope(buf, start, end);
-  const schema = OBJECTS[kind];
+  const schema = only ?? OBJECTS[kind];
   if (schema === undefined) throw new ProtoDecodeError(`unexpected kind ${JSON.stringify(kind)}`);
   return { apiVersion, kind, ...decodeMessage(buf, schema, raw[0], raw[1]) };
 }
@@ -237,20 +240,17 @@ export interface ProtoWatchEvent {
 /** One watch frame's WatchEvent {type = 1, object = 2 RawExtension {raw = 1}}. */
 export function decodeWatchEvent(frame: Buffer): ProtoWatchEvent {
   let type = '';
-  let object: ProtoWatchEvent['object'] | undefined;
+  let raw: [number, number] | undefined;
   for (const { fieldNumber, wireType, r } of fields(frame)) {
     if (wireType !== 2) continue;
     if (fieldNumber === 1) type = r.string();
     else if (fieldNumber === 2) {
       const [s, e] = r.span();
-      for (const x of fields(frame, s, e)) {
-        if (x.fieldNumber === 1 && x.wireType === 2) {
-          const [rs, re] = x.r.span();
-          object = decodeObject(frame, rs, re);
-        }
-      }
+      for (const x of fields(frame, s, e)) if (x.fieldNumber === 1 && x.wireType === 2) raw = x.r.span();
     }
   }
+  // Decoded once the type is known: a bookmark's object is read for its annotations whatever its kind.
+  const object: ProtoWatchEvent['object'] | undefined = raw && decodeObject(frame, raw[0], raw[1], type === 'BOOKMARK' ? BOOKMARK : undefined);
   if (object === undefined) throw new ProtoDecodeError(`watch event ${JSON.stringify(type)} has no object`);
   return { type, object };
 }

@@ -21,7 +21,7 @@ export interface Source {
 }
 
 /** The settings a source reads. */
-export type SourceConfig = Pick<Config, 'manifests' | 'kubeconfig' | 'serviceAccountDir' | 'apiEncoding'>;
+export type SourceConfig = Pick<Config, 'manifests' | 'kubeconfig' | 'serviceAccountDir' | 'apiEncoding' | 'apiInitialList'>;
 
 /** What DNS answers from; Pods only for `--pods verified`. */
 export const dnsKinds = (pods: Config['pods']): ObjectKind[] => ['Namespace', 'Service', 'EndpointSlice', ...(pods === 'verified' ? (['Pod'] as const) : [])];
@@ -53,7 +53,7 @@ export async function startSource(config: SourceConfig, log: Logger, opts: Sourc
     kinds: opts.kinds,
     onProgrammed: opts.onProgrammed,
     podAddresses: opts.podAddresses,
-    listWatch: { encoding: config.apiEncoding },
+    listWatch: { encoding: config.apiEncoding, initialList: config.apiInitialList },
   });
   api.start();
   return {

@@ -11,7 +11,7 @@ import type { ObjectKind } from '../../src/cluster/objects.js';
 import { loadApiClient } from '../../src/kube/client.js';
 import type { ApiClient } from '../../src/kube/api-client.js';
 import { type ApiObject, toEndpointSlice, toNamespace, toPod, toPodAddress, toService } from '../../src/kube/convert.js';
-import { type ApiEncoding, DEFAULT_LIST_WATCH, decodeProtobufPage, ListWatch } from '../../src/kube/list-watch.js';
+import { type ApiEncoding, DEFAULT_LIST_WATCH, decodeProtobufPage, type InitialList, ListWatch } from '../../src/kube/list-watch.js';
 import { PROTOBUF_MEDIA_TYPE } from '../../src/kube/proto-objects.js';
 import { fields } from '../../src/kube/protobuf.js';
 
@@ -42,7 +42,7 @@ const keyOf = (o: ApiObject): string => `${o.metadata?.namespace ?? ''}/${o.meta
 class Mirror {
   readonly objects = new Map<string, unknown>();
   readonly watch: ListWatch;
-  constructor(client: ApiClient, kind: ObjectKind, encoding: ApiEncoding) {
+  constructor(client: ApiClient, kind: ObjectKind, encoding: ApiEncoding, initialList: InitialList) {
     this.watch = new ListWatch(
       client,
       PATHS[kind],
@@ -55,7 +55,7 @@ class Mirror {
         remove: (o) => this.objects.delete(keyOf(o)),
       },
       silentLogger,
-      { ...DEFAULT_LIST_WATCH, pageSize: 3, encoding }, // small pages: continue tokens in both encodings
+      { ...DEFAULT_LIST_WATCH, pageSize: 3, encoding, initialList }, // small pages: continue tokens in both encodings
     );
     this.watch.start();
   }
@@ -99,7 +99,8 @@ describe('API encodings: protobuf and JSON give the same objects', function () {
   let kube: Kube;
   let client: ApiClient;
   let ns: string;
-  const mirrors: Array<{ kind: ObjectKind; protobuf: Mirror; json: Mirror }> = [];
+  /** Per kind: protobuf and JSON streamed as initial events (the default), and protobuf read in pages. */
+  const mirrors: Array<{ kind: ObjectKind; protobuf: Mirror; json: Mirror; pages: Mirror }> = [];
 
   before(async function () {
     this.timeout(180_000);
@@ -145,21 +146,24 @@ describe('API encodings: protobuf and JSON give the same objects', function () {
       return slices.items.some((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === 'web' && (s.endpoints ?? []).length === 1);
     });
     for (const kind of ['Service', 'EndpointSlice', 'Namespace', 'Pod'] as const) {
-      mirrors.push({ kind, protobuf: new Mirror(client, kind, 'protobuf'), json: new Mirror(client, kind, 'json') });
+      mirrors.push({ kind, protobuf: new Mirror(client, kind, 'protobuf', 'stream'), json: new Mirror(client, kind, 'json', 'stream'), pages: new Mirror(client, kind, 'protobuf', 'pages') });
     }
-    await Promise.all(mirrors.flatMap((m) => [m.protobuf.watch.whenSynced(), m.json.watch.whenSynced()]));
+    await Promise.all(mirrors.flatMap((m) => [m.protobuf.watch.whenSynced(), m.json.watch.whenSynced(), m.pages.watch.whenSynced()]));
   });
   after(() => {
     for (const m of mirrors) {
       m.protobuf.watch.stop();
       m.json.watch.stop();
+      m.pages.watch.stop();
     }
   });
 
-  it('lists every kind in protobuf when asked, and in JSON when asked', () => {
+  it('lists every kind in protobuf when asked, and in JSON when asked; streamed as initial events unless asked for pages', () => {
     for (const m of mirrors) {
       assert.equal(m.protobuf.watch.status.encoding, 'protobuf', m.kind);
       assert.equal(m.json.watch.status.encoding, 'json', m.kind);
+      assert.equal(m.pages.watch.status.encoding, 'protobuf', m.kind);
+      assert.deepEqual([m.protobuf.watch.status.initialList, m.json.watch.status.initialList, m.pages.watch.status.initialList], ['stream', 'stream', 'pages'], m.kind);
     }
   });
 
@@ -168,6 +172,7 @@ describe('API encodings: protobuf and JSON give the same objects', function () {
       const mine = m.json.mine(ns);
       assert.ok(mine.length > 0, `${m.kind}: nothing of ${ns} listed`);
       assert.deepEqual(m.protobuf.mine(ns), mine, m.kind);
+      assert.deepEqual(m.pages.mine(ns), mine, `${m.kind} in pages`);
     }
     const pods = mirrors.find((m) => m.kind === 'Pod')!.protobuf.objects;
     const hostnet = pods.get(`${ns}/hostnet`) as { address: { hostNetwork: boolean; clusterFirstSearch: boolean; writtenAt: number } };
@@ -194,9 +199,11 @@ describe('API encodings: protobuf and JSON give the same objects', function () {
         return true;
       }),
     );
-    await eventually(5_000, 'JSON watches caught up', async () => mirrors.every((m) => JSON.stringify(m.protobuf.mine(ns)) === JSON.stringify(m.json.mine(ns))));
+    const same = (m: (typeof mirrors)[number]): boolean => JSON.stringify(m.protobuf.mine(ns)) === JSON.stringify(m.json.mine(ns)) && JSON.stringify(m.protobuf.mine(ns)) === JSON.stringify(m.pages.mine(ns));
+    await eventually(5_000, 'JSON and paged watches caught up', async () => mirrors.every(same));
     for (const m of mirrors) {
       assert.deepEqual(m.protobuf.mine(ns), m.json.mine(ns), m.kind);
+      assert.deepEqual(m.pages.mine(ns), m.json.mine(ns), `${m.kind} in pages`);
       assert.equal(m.protobuf.watch.status.encoding, 'protobuf', `${m.kind} watch`);
     }
   });

@@ -29,6 +29,14 @@ class FakeApi {
   refuseProtobuf = false;
   /** The Accept header of each request. */
   accepts: string[] = [];
+  /**
+   * A watch asking for its initial events (`sendInitialEvents=true`): `stream` sends every item as ADDED and the
+   * bookmark that ends them, then goes on as `next` says; `refuse` answers 422 (WatchList off); `ignore` takes it
+   * for a plain watch (an API server from before the parameter).
+   */
+  initialEvents: 'stream' | 'refuse' | 'ignore' = 'stream';
+  /** Items of the initial events written before the bookmark is held back (a cut stream), once. */
+  cutInitialAfter: number | undefined;
   /** Behaviour of the next watches (a number: answer with that HTTP status), in order; default: hold open. */
   next: Array<WatchBehaviour | number> = [];
   open = new Set<http.ServerResponse>();
@@ -87,20 +95,39 @@ class FakeApi {
       res.end(JSON.stringify({ metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: all.slice(from, from + limit) }));
       return;
     }
-    this.watches.push(url.searchParams.get('resourceVersion') ?? '');
+    const initial = url.searchParams.get('sendInitialEvents') === 'true';
+    this.watches.push(initial ? 'initial' : (url.searchParams.get('resourceVersion') ?? ''));
+    if (initial && this.initialEvents === 'refuse') {
+      res.writeHead(422).end('sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
+      return;
+    }
+    if (initial && this.initialEvents === 'stream') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const all = [...this.items.values()];
+      const cut = this.cutInitialAfter;
+      this.cutInitialAfter = undefined;
+      for (const o of all.slice(0, cut ?? all.length)) res.write(this.event('ADDED', o));
+      if (cut !== undefined) {
+        res.socket?.destroy();
+        return;
+      }
+      res.write(this.event('BOOKMARK', { kind: 'Service', metadata: { resourceVersion: String(this.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } }));
+    }
     const behaviour = this.next.shift();
     if (typeof behaviour === 'number') {
       res.writeHead(behaviour).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' });
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
     this.open.add(res);
     res.on('close', () => this.open.delete(res));
     if (behaviour) behaviour(res, url.searchParams.get('resourceVersion') ?? '');
   }
 }
 
-const FAST: ListWatchOptions = { minBackoffMs: 10, maxBackoffMs: 40, watchTimeoutSeconds: 1, stallMarginMs: 300, pageSize: 500 };
+// Most tests here are about the paged listing; the streamed one (the default) has tests of its own below.
+const FAST: ListWatchOptions = { minBackoffMs: 10, maxBackoffMs: 40, watchTimeoutSeconds: 1, stallMarginMs: 300, pageSize: 500, initialList: 'pages' };
+const STREAM: ListWatchOptions = { ...FAST, initialList: 'stream' };
 
 
 describe('ListWatch against a fake API server', () => {
@@ -175,6 +202,67 @@ describe('ListWatch against a fake API server', () => {
     // Wait for the handler, not the request: the third list is counted before its reply is applied.
     await eventually(3000, 'two relists applied', () => calls.filter((c) => c.startsWith('replace')).length >= 3);
     assert.deepEqual(calls.filter((c) => c.startsWith('replace')), ['replace a,b', 'replace a', 'replace ']);
+  });
+
+  it('streams the full set as a watch\'s initial events, then watches on over the same connection', async () => {
+    api.put('a');
+    api.put('b');
+    let open: http.ServerResponse | undefined;
+    api.next.push((res) => (open = res));
+    const w = startWatch(STREAM);
+    await eventually(3000, 'initial events applied', () => w.status.synced && open !== undefined);
+    assert.deepEqual(calls, ['replace a,b']);
+    open!.write(api.event('ADDED', api.put('c')));
+    await eventually(3000, 'a later event', () => calls.length >= 2);
+    assert.deepEqual(calls, ['replace a,b', 'upsert c']);
+    assert.equal(api.lists, 0, 'nothing listed');
+    assert.deepEqual(api.watches, ['initial']);
+    open!.end();
+    await eventually(3000, 're-watch', () => api.watches.length >= 2);
+    assert.equal(api.watches[1], String(api.rv), 'the re-watch resumes from the last event, not from the start');
+  });
+
+  it('asks again for the whole set when the initial events are cut short, removing nothing for it', async () => {
+    api.put('a');
+    api.put('b');
+    api.put('c');
+    api.cutInitialAfter = 1;
+    const w = startWatch(STREAM);
+    await eventually(3000, 'synced after the cut', () => w.status.synced);
+    assert.deepEqual(calls, ['replace a,b,c']);
+    assert.deepEqual(api.watches, ['initial', 'initial'], 'not resumed from the half set');
+    assert.equal(w.status.restarts, 1);
+  });
+
+  it('lists in pages when the API server refuses (422) or ignores the initial events', async () => {
+    api.put('a');
+    api.initialEvents = 'refuse';
+    const refused = startWatch(STREAM);
+    await eventually(3000, 'listed after the 422', () => refused.status.synced);
+    assert.deepEqual(calls, ['replace a']);
+    assert.equal(api.lists, 1);
+    assert.equal(refused.status.restarts, 0, 'a fallback, not a failure');
+    refused.stop();
+
+    // Ignored: the watch is a plain one, which ends (or bookmarks) without the mark.
+    calls = [];
+    api.lists = 0;
+    api.initialEvents = 'ignore';
+    api.next.push((res) => res.end());
+    const ignored = startWatch(STREAM);
+    await eventually(3000, 'listed after the plain watch ended', () => ignored.status.synced);
+    assert.deepEqual(calls, ['replace a']);
+    assert.equal(api.lists, 1);
+    assert.equal(api.watches.filter((w) => w === 'initial').length, 2, 'each ListWatch asks for the initial events once, then lists in pages');
+    ignored.stop();
+
+    calls = [];
+    api.lists = 0;
+    api.next.push((res) => res.write(api.event('BOOKMARK', { kind: 'Service', metadata: { resourceVersion: '5' } })));
+    const bookmarked = startWatch(STREAM);
+    await eventually(3000, 'listed after an unmarked bookmark', () => bookmarked.status.synced);
+    assert.deepEqual(calls, ['replace a']);
+    assert.equal(api.lists, 1);
   });
 
   it('reads a paged list page by page and hands over the whole set', async () => {

@@ -102,6 +102,15 @@ describe('kube/proto-objects: envelopes, list pages, watch frames', () => {
     assert.deepEqual(decodeObject(envelope('v1', 'Namespace', msg(1, str(1, 'n'), entry(11, 'a', 'b')))), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { a: 'b' } } });
   });
 
+  it('reads a BOOKMARK for its resourceVersion and annotations, whatever its kind keeps of them otherwise', () => {
+    // A Service's schema has no annotations; the bookmark that ends a watch's initial events carries its mark there.
+    const mark = watchFrame('BOOKMARK', envelope('v1', 'Service', msg(1, str(6, '7788'), entry(12, 'k8s.io/initial-events-end', 'true'))));
+    const [frame] = new FrameReader().push(mark);
+    assert.deepEqual(decodeWatchEvent(frame!), { type: 'BOOKMARK', object: { apiVersion: 'v1', kind: 'Service', metadata: { resourceVersion: '7788', annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    const plain = watchFrame('ADDED', envelope('v1', 'Service', msg(1, str(1, 'web'), entry(12, 'k8s.io/initial-events-end', 'true'))));
+    assert.equal(decodeWatchEvent(new FrameReader().push(plain)[0]!).object.metadata?.annotations, undefined, 'an ordinary Service still skips them');
+  });
+
   it('refuses a frame longer than its limit instead of buffering it', () => {
     const head = Buffer.alloc(4);
     head.writeUInt32BE(1 << 30);

@@ -4,7 +4,7 @@ import { readiness } from '../../../src/ops/readiness.js';
 
 const source = (synced: boolean, watches: Array<{ kind: string; status: { synced: boolean; lastError?: string } }> = []) => ({
   synced: () => synced,
-  watches: () => watches.map((w) => ({ kind: w.kind, status: { connected: true, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined, ...w.status } })),
+  watches: () => watches.map((w) => ({ kind: w.kind, status: { connected: true, restarts: 0, relists: 0, probes: 0, lastEventAt: undefined, lastError: undefined, encoding: undefined, initialList: undefined, ...w.status } })),
 });
 
 describe('ops/readiness', () => {
