@@ -33,6 +33,8 @@ export interface LifecycleRow {
   readyMs: number;
   readySamplesMs: number[];
   rssAtReadyMiB: number;
+  /** RSS of the last start after 3 s idle (runs saved before it was measured have none). */
+  rssSettledMiB?: number;
   /** VmHWM at the end of its throughput runs. */
   peakRssMiB: number;
 }
@@ -163,11 +165,11 @@ export function lifecycleTable(lifecycle: LifecycleRow[], propagation: Propagati
   for (const size of [...new Set(lifecycle.map((l) => l.size))]) {
     const group = lifecycle.filter((l) => l.size === size);
     for (const l of group) {
-      rows.push([String(size), l.server, fmt(l.readyMs / 1000, 2), fmt(l.rssAtReadyMiB, 1), fmt(l.peakRssMiB, 1),
+      rows.push([String(size), l.server, fmt(l.readyMs / 1000, 2), fmt(l.rssAtReadyMiB, 1), fmt(l.rssSettledMiB ?? NaN, 1), fmt(l.peakRssMiB, 1),
         ...propCell(prop(size, l.server, 'service-create')), ...propCell(prop(size, l.server, 'slice-change'))]);
     }
     if (propagation.some((p) => p.size === size && p.server === API_WRITE)) {
-      rows.push([String(size), `${API_WRITE} (request to response)`, '-', '-', '-',
+      rows.push([String(size), `${API_WRITE} (request to response)`, '-', '-', '-', '-',
         ...propCell(prop(size, API_WRITE, 'service-create')), ...propCell(prop(size, API_WRITE, 'slice-change'))]);
     }
     const ours = group.find((l) => l.server === CLUSTER_DNS);
@@ -175,10 +177,10 @@ export function lifecycleTable(lifecycle: LifecycleRow[], propagation: Propagati
     if (ours !== undefined && core !== undefined) {
       const pr = (kind: ChangeKind, k: 'p50Ms' | 'p99Ms'): string => ratio(prop(size, CLUSTER_DNS, kind)?.[k] ?? NaN, prop(size, COREDNS, kind)?.[k] ?? NaN);
       rows.push([String(size), `${CLUSTER_DNS}/${COREDNS}`, ratio(ours.readyMs, core.readyMs), ratio(ours.rssAtReadyMiB, core.rssAtReadyMiB),
-        ratio(ours.peakRssMiB, core.peakRssMiB), pr('service-create', 'p50Ms'), pr('service-create', 'p99Ms'), pr('slice-change', 'p50Ms'), pr('slice-change', 'p99Ms')]);
+        ratio(ours.rssSettledMiB ?? NaN, core.rssSettledMiB ?? NaN), ratio(ours.peakRssMiB, core.peakRssMiB), pr('service-create', 'p50Ms'), pr('service-create', 'p99Ms'), pr('slice-change', 'p50Ms'), pr('slice-change', 'p99Ms')]);
     }
   }
-  return table(['size', 'server', 'ready s', 'RSS at ready MiB', 'peak RSS MiB', 'svc create p50 ms', 'p99 ms', 'slice change p50 ms', 'p99 ms'], rows, (c) => c >= 2);
+  return table(['size', 'server', 'ready s', 'RSS at ready MiB', 'RSS 3 s later MiB', 'peak RSS MiB', 'svc create p50 ms', 'p99 ms', 'slice change p50 ms', 'p99 ms'], rows, (c) => c >= 2);
 }
 
 /** The issue's targets, each with the figures it was judged on. */
@@ -214,6 +216,9 @@ export function evaluateTargets(r: Pick<BenchResult, 'runs' | 'lifecycle' | 'pro
       const where = rssSize === 10_000 ? '10000' : `${rssSize} (no 10000 in this run)`;
       targets.push({ goal: 'RSS <= CoreDNS at 10k Services (peak)', where, value: `${fmt(ours.peakRssMiB, 1)} vs ${fmt(ref.peakRssMiB, 1)} MiB = ${(ours.peakRssMiB / ref.peakRssMiB).toFixed(3)}x`, met: ours.peakRssMiB <= ref.peakRssMiB });
       targets.push({ goal: 'RSS <= CoreDNS at 10k Services (at ready)', where, value: `${fmt(ours.rssAtReadyMiB, 1)} vs ${fmt(ref.rssAtReadyMiB, 1)} MiB = ${(ours.rssAtReadyMiB / ref.rssAtReadyMiB).toFixed(3)}x`, met: ours.rssAtReadyMiB <= ref.rssAtReadyMiB });
+      if (ours.rssSettledMiB !== undefined && ref.rssSettledMiB !== undefined) {
+        targets.push({ goal: 'RSS <= CoreDNS at 10k Services (3 s after ready)', where, value: `${fmt(ours.rssSettledMiB, 1)} vs ${fmt(ref.rssSettledMiB, 1)} MiB = ${(ours.rssSettledMiB / ref.rssSettledMiB).toFixed(3)}x`, met: ours.rssSettledMiB <= ref.rssSettledMiB });
+      }
     }
   }
   for (const size of sizes) {

@@ -16,7 +16,7 @@ import { percentile, runDnsperf } from './dnsperf.js';
 import { type GeneratedCluster, growCluster } from './generate.js';
 import type { BenchOptions } from './options.js';
 import { newestProfile, topSelfTime } from './profile.js';
-import { allowedCpus, cpuSeconds, machineBusySeconds, peakRssMiB, pinProcess, reapedChildrenCpuSeconds } from './procfs.js';
+import { allowedCpus, cpuSeconds, machineBusySeconds, peakRssMiB, pinProcess, reapedChildrenCpuSeconds, rssMiB } from './procfs.js';
 import { measurePropagation } from './propagation.js';
 import { buildQueryFiles, demoQueries, OUTSIDE_ZONE, outsideZone } from './queries.js';
 import {
@@ -154,7 +154,7 @@ class Bench {
     }
   }
 
-  /** Starts a server `readySamples` times (stopping all but the last), keeping the median time to ready. */
+  /** Starts a server `readySamples` times (stopping all but the last), keeping the median time to ready and RSS. */
   async startSampled(start: () => Promise<Server>, size: number): Promise<{ server: Server; row: LifecycleRow }> {
     const times: number[] = [];
     const rss: number[] = [];
@@ -165,11 +165,18 @@ class Bench {
       times.push(server.readyMs);
       rss.push(server.rssAtReadyMiB);
     }
-    const row: LifecycleRow = { size, server: server!.label, readyMs: median(times), readySamplesMs: times, rssAtReadyMiB: median(rss), peakRssMiB: NaN };
-    this.log(`  ${server!.label}: ready in ${times.map((t) => (t / 1000).toFixed(2)).join(', ')} s; RSS at ready ${row.rssAtReadyMiB.toFixed(1)} MiB`);
+    // Ready is not the end of start-up for every server (cluster-dns builds its record index after it, then
+    // collects): RSS again once the last start has been idle a while.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const settled = rssMiB(server!.pids());
+    const row: LifecycleRow = { size, server: server!.label, readyMs: median(times), readySamplesMs: times, rssAtReadyMiB: median(rss), rssSettledMiB: settled, peakRssMiB: NaN };
+    this.log(`  ${server!.label}: ready in ${times.map((t) => (t / 1000).toFixed(2)).join(', ')} s; RSS at ready ${row.rssAtReadyMiB.toFixed(1)} MiB, ${settled.toFixed(1)} MiB ${SETTLE_MS / 1000} s later`);
     return { server: server!, row };
   }
 }
+
+/** How long a started server is left idle before its settled RSS is read. */
+const SETTLE_MS = 3000;
 
 export async function runBench(o: BenchOptions, log: (line: string) => void, command = 'npm run bench'): Promise<BenchResult> {
   const began = performance.now();
