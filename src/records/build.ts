@@ -126,6 +126,9 @@ export function candidates(svc: ServiceInfo, slices: EndpointSliceInfo[], f: Fil
   return ports.flatMap((port) => svc.clusterIPs.map((host) => ({ host, port, target: base })));
 }
 
+/** CoreDNS's SRV weight for one of `candidates` equal shares (plugin/backend_lookup.go `SRV`): floor(100 / N), at least 1. */
+export const srvWeight = (candidates: number): number => Math.max(1, Math.floor(100 / candidates));
+
 /** A name's answers, as CoreDNS's A/AAAA/SRV builders make them (dedup, weights, -1 ports), made once. */
 export function answersOf(node: NameNode): Answers {
   if (node.memo) return node.memo;
@@ -137,8 +140,8 @@ export function answersOf(node: NameNode): Answers {
     seenAddr.add(c.host);
     (c.host.includes(':') ? out.aaaa : out.a).push(c.host); // canonical text: IPv6 and only IPv6 has a colon
   }
-  // Weight = floor(100 / N) over every candidate, -1 ports included, before de-duplication; at least 1.
-  const weight = Math.max(1, Math.floor(100 / list.length));
+  // Shares of every candidate, -1 ports included, before de-duplication.
+  const weight = srvWeight(list.length);
   const seenSrv = new Set<string>();
   const seenExtra = new Set<string>();
   for (const c of list) {

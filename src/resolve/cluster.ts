@@ -7,7 +7,7 @@
 import type { Config } from '../config/options.js';
 import { EdeCode, Flag, Rcode, RRType } from '../dns/constants.js';
 import type { Query, Reply, RR } from '../dns/message.js';
-import { type Filter, type NameNode, answersOf } from '../records/build.js';
+import { type Filter, type NameNode, answersOf, srvWeight } from '../records/build.js';
 import { addressFromReverse, parseIP } from '../net/ip.js';
 import { addressRR, cnameRR, nsRR, ptrRR, srvRR, txtRR, zoneSoa } from '../records/rr.js';
 import { type Handler, type HandlerResult, PASS } from './handler.js';
@@ -286,10 +286,9 @@ export class ClusterHandler {
         // CoreDNS builds an SRV with port 0 for a pod name, the target being the pod's own name from its key
         // (`<dashed-ip>.<ns>.pod`, lower-case, and the zone as asked): labels in front of the dashed IP are not part of it.
         // Several pods sharing the IP (host-network pods of one node) are one record each to CoreDNS, folded into one
-        // SRV whose weight is still its share of them all: 100 / pods, rounded down, at least 1.
+        // SRV whose weight is still its share of them all.
         const target = `${found.name}.${ctx.zoneAsQueried}`;
-        const weight = Math.max(1, Math.floor(100 / found.pods));
-        return { answer: [srvRR(owner, ttl, { priority: 0, weight, port: 0, target })], additional: [addressRR(target, ttl, found.ip)] };
+        return { answer: [srvRR(owner, ttl, { priority: 0, weight: srvWeight(found.pods), port: 0, target })], additional: [addressRR(target, ttl, found.ip)] };
       }
       case 'node': {
         const z = ctx.zoneAsQueried;
