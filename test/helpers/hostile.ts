@@ -94,16 +94,19 @@ export function sampler(s: HostileServer, everyMs = 250): { samples: Sample[]; s
 }
 
 /** A valid query every `everyMs` over UDP (must be answered) and TCP (answered, or the connection closed). */
-export function canary(port: number, everyMs = 200): { failures: string[]; answered: number; stop(): Promise<void> } {
+export function canary(port: number, everyMs = 200, phase: () => string = () => ''): { failures: string[]; answered: number; stop(): Promise<void> } {
   const state = { failures: [] as string[], answered: 0 };
   let running = true;
+  const started = Date.now();
   const done = (async () => {
     for (let id = 1; running; id++) {
       const q = buildQuery('web.demo.svc.cluster.local', 1, { id: id & 0xffff });
+      // Where a failure fell: the pattern running when the query was sent, and the time since the canary began.
+      const when = `sent at ${((Date.now() - started) / 1000).toFixed(1)} s${phase() ? `, during ${phase()}` : ''}`;
       const [udp, tcp] = await Promise.all([udpCanary(port, q), tcpCanary(port, q)]);
-      if (!udp) state.failures.push(`UDP canary ${id} unanswered after 3 tries of 1 s`);
+      if (!udp) state.failures.push(`UDP canary ${id} unanswered after 3 tries of 1 s (${when})`);
       else state.answered++;
-      if (tcp === 'hang') state.failures.push(`TCP canary ${id} neither answered nor closed within 3 s`);
+      if (tcp === 'hang') state.failures.push(`TCP canary ${id} neither answered nor closed within 3 s (${when})`);
       await sleep(everyMs);
     }
   })();

@@ -25,10 +25,12 @@ describe('hostile traffic (real server process, loopback)', function () {
     const seed = Number(process.env['FUZZ_SEED'] ?? Date.now()) >>> 0;
     const rng = new Rng(seed);
     const watch = sampler(server);
-    const bird = canary(server.dns);
+    let running = '';
+    const bird = canary(server.dns, 200, () => running);
     const peaks: string[] = [];
     try {
       for (const [name, pattern] of [['normal load', normalLoad] as const, ...Object.entries(PATTERNS)]) {
+        running = name;
         const from = watch.samples.length;
         // Clients that never read get longer: their cost is what piles up over time.
         const seconds = name === 'tcp clients that never read' ? 3 * SECONDS_EACH : SECONDS_EACH;
