@@ -6,6 +6,7 @@
 // Anything unusual — upper-case letters (0x20 clients), compression in the question, extra records, another
 // opcode — takes the full path. Nothing outside dns/ reads or writes header bits; the pipeline sees a typed hit.
 import { Flag, HEADER_SIZE, MAX_UDP_PAYLOAD, Rcode, RRType } from './constants.js';
+import type { Doorkeeper } from './doorkeeper.js';
 import { encodeReply } from './encode.js';
 import type { Query, Reply, ReplySource } from './message.js';
 import { recordSpans, ttlOffsets } from './ttl-offsets.js';
@@ -291,6 +292,8 @@ export class ReplayCache {
     private readonly maxEntries = DEFAULT_REPLAY_ENTRIES,
     private readonly now: () => number = Date.now,
     private readonly maxBytes = DEFAULT_REPLAY_BYTES,
+    /** Stores a question's answer only once it was asked before (dns/doorkeeper.ts); undefined stores every one. */
+    private readonly admission?: Doorkeeper,
   ) {
     this.slabSize = Math.max(4096, Math.min(64 * 1024, Math.floor(maxBytes / 64)));
   }
@@ -306,6 +309,7 @@ export class ReplayCache {
   /** Keeps the answer to `query` (see recordReplay) for this generation. */
   remember(query: Query, q: ReplayQuestion, replies: Reply[], replayFor: number | undefined, generation: number): void {
     if (generation !== this.generation) this.clear(generation);
+    if (this.admission && !this.admission.admit(q.key)) return;
     const entry = recordReplay(query, q, replies, replayFor, this.now(), this.store);
     if (entry) this.set(q.key, entry);
   }

@@ -6,6 +6,7 @@ import { within } from '../base/latch.js';
 import type { Logger } from '../base/log.js';
 import { VERSION } from '../base/version.js';
 import type { Config } from '../config/config.js';
+import { Doorkeeper } from '../dns/doorkeeper.js';
 import { ReplayCache } from '../dns/replay.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import type { LoopDetector } from '../forward/loop.js';
@@ -69,7 +70,7 @@ class DnsServer implements RunningServer {
     extraHandlers: Handler[],
     clock: Clock,
   ) {
-    this.replays = new ReplayCache(undefined, () => clock.now());
+    this.replays = new ReplayCache(undefined, () => clock.now(), undefined, new Doorkeeper());
     this.observers = new Observers(initial, log, { pipeline: () => this.pipeline.stats, live: () => this.live, plugins: () => pluginsOf(this.live), version: VERSION });
     const onHandlerError = (err: unknown, query: { name: string; type: number }): void => log.error('handler failed; answered SERVFAIL', { error: err, name: query.name, type: query.type });
     this.pipeline = new Pipeline({ handlers: [], observe: this.observers.observe, onHandlerError });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { decodeQuery } from '../../../src/dns/decode.js';
 import { encodeReply } from '../../../src/dns/encode.js';
 import type { Query, Reply } from '../../../src/dns/message.js';
+import { Doorkeeper } from '../../../src/dns/doorkeeper.js';
 import { ReplayCache, type ReplayEntry, replayQuestion, replayableForGeneration } from '../../../src/dns/replay.js';
 import { addressRotations } from '../../../src/resolve/loadbalance.js';
 import { buildQuery } from '../../helpers/dns-client.js';
@@ -31,6 +32,18 @@ describe('dns/replay', () => {
     const edns = replayQuestion(buildQuery('a.b', 1, { edns: 1232 }));
     const plain = replayQuestion(buildQuery('a.b', 1, {}));
     assert.notEqual(edns?.key, plain?.key, 'EDNS and DO are part of the key');
+  });
+
+  it('with a doorkeeper, stores an answer the second time the full path gives it, not the first', () => {
+    const cache = new ReplayCache(10, () => 0, undefined, new Doorkeeper(12));
+    const packet = buildQuery('web.demo.svc.cluster.local', 1, { id: 1 });
+    const q = replayQuestion(packet)!;
+    const query = decoded(packet);
+    cache.remember(query, q, [answer(query.name)], undefined, 7);
+    assert.equal(cache.hit(packet, q, 7, true), undefined, 'asked once: not stored');
+    assert.equal(cache.size, 0);
+    cache.remember(query, q, [answer(query.name)], undefined, 7);
+    assert.ok(cache.hit(packet, q, 7, true), 'asked again: stored');
   });
 
   it('replays the bytes the encoder wrote, with the ID, RD and CD of each new query', () => {
