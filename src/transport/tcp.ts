@@ -8,6 +8,7 @@
 // client that never reads then sends nothing we see, and the idle timeout closes it. Queries already read but
 // not yet run wait in `pending`: at most one read's worth, since a paused socket delivers no more data.
 import net from 'node:net';
+import { FrameBacklog } from '../dns/frame-backlog.js';
 import { FrameSplitter, frame } from '../dns/framing.js';
 import type { TransportAccounting } from './accounting.js';
 import type { Pipeline } from './pipeline.js';
@@ -77,6 +78,8 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
   const splitter = new FrameSplitter();
   const pending: Buffer[] = [];
+  // Replies that arrive while the stream is behind wait here, as bytes only (dns/frame-backlog.ts).
+  const backlog = new FrameBacklog();
   let inFlight = 0;
   let ended = false;
   let gone = false;
@@ -85,14 +88,15 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   let counted = 0;
 
   const recount = (): void => {
-    const now = gone ? 0 : socket.writableLength + splitter.buffered;
+    const now = gone ? 0 : queued() + splitter.buffered;
     acct.queuedBytes += now - counted;
     counted = now;
   };
   // Under the global limit only connections that are really behind pause: `writableNeedDrain` (a write was
   // refused by the kernel buffer and the queue is past 16 KiB) is also what guarantees a 'drain' to resume on.
+  const queued = (): number => socket.writableLength + backlog.bytes;
   const overBudget = (): boolean =>
-    socket.writableLength > opts.maxQueuedBytesPerConnection || (acct.queuedBytes > opts.maxQueuedBytes && socket.writableNeedDrain);
+    queued() > opts.maxQueuedBytesPerConnection || (acct.queuedBytes > opts.maxQueuedBytes && socket.writableNeedDrain);
   const maybeClose = (): void => {
     if (ended && inFlight === 0 && pending.length === 0 && !gone) socket.end();
   };
@@ -103,7 +107,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
       return;
     }
     if (!buf) return;
-    if (socket.writableLength + buf.length > 4 * opts.maxQueuedBytesPerConnection) {
+    if (queued() + buf.length > 4 * opts.maxQueuedBytesPerConnection) {
       // Answers that were already on their way when we paused (forwarded queries) pile up behind a client that
       // does not read: past four times the limit, it is not coming back.
       acct.closed++;
@@ -111,7 +115,9 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
       socket.destroy();
       return;
     }
-    socket.write(frame(buf));
+    // Behind: a 'drain' is coming, and the backlog is written then, before anything newer.
+    if (socket.writableNeedDrain) backlog.push(buf);
+    else socket.write(frame(buf));
   };
   let later = false;
   const run = (): void => {
@@ -177,6 +183,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
     maybeClose();
   });
   socket.on('drain', () => {
+    if (backlog.count) for (const b of backlog.take()) socket.write(b);
     pausedForBytes = false;
     run();
     maybeClose();
@@ -191,6 +198,8 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
     // Queries read but never run are simply not computed: nobody is left to read their answers.
     if (pending.length) acct.dropped.tcp += pending.length;
     pending.length = 0;
+    acct.dropped.tcp += backlog.count;
+    backlog.take();
     recount();
   });
 }
