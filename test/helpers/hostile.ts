@@ -18,9 +18,10 @@ export interface HostileServer {
 /** Starts the built CLI as the image does (same V8 flags), listeners on free loopback ports. */
 export async function startHostileServer(extra: string[] = []): Promise<HostileServer> {
   const cli = path.resolve('dist/src/cli.js');
-  // V8 sizes its heap from the memory it may use, which in the pod is the cgroup's 256 MiB limit; on a test
-  // machine with gigabytes and no limit it lets the heap grow far more between collections. The pod's heap
-  // limit is emulated with --max-old-space-size=128 (docs/reliability.md); HOSTILE_NODE_FLAGS replaces it.
+  // V8 sizes its heap from the memory it may use: in a pod, the cgroup's limit; on a test machine with gigabytes
+  // and no limit it lets the heap grow far more between collections. A 256 MiB pod's heap is emulated with
+  // --max-old-space-size=128 (docs/reliability.md; the shipped medium Deployment has 320 MiB, a looser case);
+  // HOSTILE_NODE_FLAGS replaces it.
   const nodeFlags = (process.env['HOSTILE_NODE_FLAGS'] ?? '--max-old-space-size=128').split(' ').filter(Boolean);
   const args = ['--max-semi-space-size=1', '--expose-gc', ...nodeFlags, cli, 'serve', '--manifests', 'examples', '--no-forward', '--dns-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--health-addr', 'off', '--ready-addr', 'off', ...extra];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
