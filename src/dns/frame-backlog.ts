@@ -3,6 +3,7 @@
 // own Buffer plus the stream's queue entry: measured with the hostile suite's clients that never read, 16 MiB of
 // reply bytes held that way took about 30 MB more heap and allocator memory around them. Here a waiting
 // reply costs its bytes and nothing else, so the byte limits of docs/reliability.md bound what is really held.
+import { frameInto } from './framing.js';
 
 /** Slab size: large enough that a backlog is a handful of writes, small enough that an idle one wastes little. */
 const SLAB_BYTES = 16 * 1024;
@@ -25,9 +26,7 @@ export class FrameBacklog {
       this.slabs.push(slab);
       this.used = 0;
     }
-    slab.writeUInt16BE(message.length, this.used);
-    message.copy(slab, this.used + 2);
-    this.used += size;
+    this.used += frameInto(slab, this.used, message);
     this.bytes += size;
     this.count++;
   }

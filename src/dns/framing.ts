@@ -44,7 +44,13 @@ export class FrameSplitter {
 
 export function frame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(message.length + 2);
-  out.writeUInt16BE(message.length, 0);
-  message.copy(out, 2);
+  frameInto(out, 0, message);
   return out;
+}
+
+/** Writes `message` with its length prefix into `buf` at `at`; returns the bytes written (its length + 2). */
+export function frameInto(buf: Buffer, at: number, message: Buffer): number {
+  buf.writeUInt16BE(message.length, at);
+  message.copy(buf, at + 2);
+  return message.length + 2;
 }
