@@ -29,20 +29,17 @@ function anyPacket(rng: Rng, seq: number): Buffer {
 const udpGarbage: Pattern = async (port, rng, until, count) => {
   const s = dgram.createSocket('udp4');
   let unanswered = 0;
-  let replied = false;
+  let lastReply = Date.now();
   s.on('message', () => {
     unanswered = Math.max(0, unanswered - 1);
-    replied = true;
+    lastReply = Date.now();
   });
   s.on('error', () => {});
   let sent = 0;
-  let quiet = 0;
   while (sent < count && Date.now() < until) {
     for (let i = 0; i < 50 && unanswered < 200 && sent < count; i++, sent++, unanswered++) s.send(anyPacket(rng, sent), port, '127.0.0.1');
-    replied = false;
     await sleep(2);
-    quiet = replied ? 0 : quiet + 2;
-    if (quiet >= 5) unanswered = 0; // what is still out after 5 ms without a reply was dropped, not queued
+    if (Date.now() - lastReply >= 5) unanswered = 0; // what is still out after 5 ms without a reply was dropped, not queued
   }
   await new Promise<void>((r) => s.close(() => r()));
   return sent;

@@ -103,7 +103,8 @@ export function canary(port: number, everyMs = 200, phase: () => string = () => 
     for (let id = 1; running; id++) {
       const q = buildQuery('web.demo.svc.cluster.local', 1, { id: id & 0xffff });
       // Where a failure fell: the pattern running when the query was sent, and the time since the canary began.
-      const when = `sent at ${((Date.now() - started) / 1000).toFixed(1)} s${phase() ? `, during ${phase()}` : ''}`;
+      const during = phase();
+      const when = `sent at ${((Date.now() - started) / 1000).toFixed(1)} s${during ? `, during ${during}` : ''}`;
       const [udp, tcp] = await Promise.all([udpCanary(port, q), tcpCanary(port, q)]);
       if (!udp) state.failures.push(`UDP canary ${id} unanswered after 3 tries of 1 s (${when})`);
       else state.answered++;
