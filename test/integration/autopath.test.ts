@@ -127,6 +127,13 @@ describe('autopath against a real API server, forwarding to NSD', function () {
   it('refuses, answering exactly as without autopath: the node, an unknown address, a hostNetwork pod, another namespace', async () => {
     const name = `www.example.test.${ns}.svc.cluster.local`;
     const plain = await from(off, POD_IP, name);
+    // The other namespace's pod was made after this namespace's one, possibly in a later second: wait until it is
+    // past the young-pod refusal (which comes first), so each address below meets only the refusal it stands for.
+    await eventually(5000, 'the other namespace\'s pod is old enough to be judged by its namespace', async () => {
+      const young = await outcome(on, 'pod_too_young');
+      await from(on, OTHER_NS_IP, name);
+      return (await outcome(on, 'pod_too_young')) === young;
+    }, 100);
     for (const [ip, why] of [
       ['127.0.0.1', 'node'],
       [NOBODY_IP, 'unknown_client'],
