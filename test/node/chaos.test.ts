@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UPSTREAM_RECORDS } from '../cluster/node/upstream.js';
-import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
+import { NODE_NAME, UPSTREAM_ZONE } from '../cluster/node/layout.js';
 import { get } from '../cluster/probe.js';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
 import { dnsutilsPod, Kubectl, LookupLoop, type LookupCounts } from '../helpers/node-pods.js';
@@ -165,6 +165,9 @@ describe('chaos on the real node: CoreDNS and cluster-dns side by side', functio
     await k?.run(['delete', '-k', resolve('manifests/dns'), '--ignore-not-found']).catch(() => undefined);
     await k?.run(['-n', 'kube-system', 'patch', 'deployment', 'coredns', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: COREDNS_LABEL_PATH }])]).catch(() => undefined);
     if (k) await rolledOut(SERVERS[0]!).catch(() => undefined);
+    // The API-server outage outlasts the node-monitor grace period, so the node may still be marked Unknown for a
+    // kubelet status period after it: wait until it is Ready again, as the next suite finds it.
+    await k?.run(['wait', '--for=condition=Ready', `node/${NODE_NAME}`, '--timeout=120s'], undefined, 130_000).catch(() => undefined);
   });
 
   /** The rows of one scenario for a server and target. */
