@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { getNodeCluster, type NodeCluster } from '../cluster/root-hooks.js';
+import { eventually } from '../helpers/eventually.js';
 import { Kubectl } from '../helpers/node-pods.js';
 
 const NS = 'readiness-test';
@@ -75,18 +76,13 @@ describe("the server's readiness on the real node", function () {
       await new Promise((r) => setTimeout(r, 2000));
     }
     // The EndpointSlice controller lists the pod once it has an address; on a busy machine that can trail the
-    // container's start, so wait for it, still never ready.
-    const listedSince = Date.now();
-    for (;;) {
-      const endpoints = await readyEndpoints();
-      assert.equal(endpoints.ready, 0, 'a pod that is not ready is a ready endpoint');
-      if (endpoints.notReady === 1) break;
-      if (Date.now() - listedSince > 30_000) {
-        const status = await k.run(['-n', NS, 'get', 'pod', pod, '-o', 'jsonpath={.status}']).catch((e: Error) => e.message);
-        assert.fail(`the pod is not listed, as not ready, within 30 s (endpoints ${JSON.stringify(endpoints)}; pod status ${status})`);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    // container's start, so wait for it (stopping at once should it be listed as ready).
+    let endpoints = await readyEndpoints();
+    await eventually(30_000, 'the pod is listed, as not ready', async () => (endpoints = await readyEndpoints()).notReady === 1 || endpoints.ready > 0, 500).catch(async (err: Error) => {
+      const status = await k.run(['-n', NS, 'get', 'pod', pod, '-o', 'jsonpath={.status}']).catch((e: Error) => e.message);
+      assert.fail(`${err.message} (endpoints ${JSON.stringify(endpoints)}; pod status ${status})`);
+    });
+    assert.equal(endpoints.ready, 0, 'a pod that is not ready is a ready endpoint');
 
     const role = yaml.load(readFileSync('manifests/dns/clusterrole.yaml', 'utf8')) as { metadata: Record<string, unknown> };
     role.metadata = { name: APP };
@@ -96,11 +92,7 @@ describe("the server's readiness on the real node", function () {
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: APP },
         subjects: [{ kind: 'ServiceAccount', name: APP, namespace: NS }] },
     ]);
-    const t0 = Date.now();
-    while ((await readyEndpoints()).ready === 0) {
-      assert.ok(Date.now() - t0 < 90_000, 'the pod did not become a ready endpoint within 90 s of being granted its RBAC');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await eventually(90_000, 'the pod a ready endpoint once granted its RBAC', async () => (await readyEndpoints()).ready > 0, 500);
     assert.equal((await readyz(pod)).code, 0, '/ready says OK once the pod is a ready endpoint');
   });
 });
