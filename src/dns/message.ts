@@ -20,7 +20,10 @@ export interface Query {
   type: number;
   qclass: number;
   edns: Edns | undefined;
-  /** The wire bytes of header + question, copied verbatim into the reply so its case is preserved. */
+  /**
+   * The query's wire bytes (from a decoded packet, the whole packet): its header and question, `raw[0, questionEnd)`,
+   * are copied verbatim into the reply so the name's case is preserved.
+   */
   raw: Uint8Array;
   /** Offset just past the question section in `raw`. */
   questionEnd: number;
