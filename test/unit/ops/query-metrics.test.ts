@@ -29,6 +29,25 @@ describe('ops/query-metrics', () => {
     assert.deepEqual(responses.sort(), ['. NXDOMAIN cache 1', 'cluster.local. NOERROR kubernetes 4']);
     assert.equal(hit.entry.memo.length > 0, true, 'a replay keeps its metric cells in the entry');
   });
+
+  it("reports CoreDNS's monitored types by name, DNSSEC's too, and every other type as `other`; zones by their last labels", () => {
+    const m = new QueryMetrics('dns://:53', ['cluster.local', 'local']);
+    const reply = { rcode: 0, authoritative: true, answer: [], authority: [], additional: [] };
+    const ask = (name: string, type: number, proto: 'udp' | 'tcp' = 'udp'): void => {
+      const packet = buildQuery(name, type, {});
+      const query = (decodeQuery(packet) as { query: Query }).query;
+      m.observe({ kind: 'answered', query, reply, proto, client, started: process.hrtime.bigint(), requestSize: packet.length, size: 50 });
+    };
+    ask('a.cluster.local', 48); // DNSKEY
+    ask('b.cluster.local', 48);
+    ask('a.cluster.local', 43); // DS
+    ask('a.cluster.local', 99); // SPF: not monitored
+    ask('a.cluster.local', 65280);
+    ask('xcluster.local', 1); // in `local`, not `cluster.local`
+    ask('cluster.local', 1, 'tcp');
+    const requests = [...m.requests.entries()].map(([l, n]) => `${l['zone']} ${l['proto']} ${l['type']} ${n}`);
+    assert.deepEqual(requests.sort(), ['cluster.local. tcp A 1', 'cluster.local. udp DNSKEY 2', 'cluster.local. udp DS 1', 'cluster.local. udp other 2', 'local. udp A 1']);
+  });
 });
 
 describe('ops/debug-records', () => {
