@@ -133,7 +133,8 @@ function exchangeTcp(addr: UpstreamAddress, query: UpstreamQuery, timeoutMs: num
       socket.write(frame(encodeQuery(query)));
     });
     socket.on('data', (d: Buffer) => {
-      const [reply] = frames.push(d);
+      frames.push(d);
+      const reply = frames.next();
       if (!reply) return;
       socket.end();
       try {

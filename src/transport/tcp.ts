@@ -6,7 +6,7 @@
 // (or, when all connections together hold `maxQueuedBytes`, as soon as this one holds any) we stop reading from
 // that connection until its queue drains: its further queries wait in its own kernel buffers, not ours. A
 // client that never reads then sends nothing we see, and the idle timeout closes it. Queries already read but
-// not yet run wait in `pending`: at most one read's worth, since a paused socket delivers no more data.
+// not yet run wait in the splitter, as bytes: at most one read's worth, since a paused socket delivers no more data.
 import net from 'node:net';
 import { FrameBacklog } from '../dns/frame-backlog.js';
 import { FrameSplitter, frame } from '../dns/framing.js';
@@ -76,15 +76,15 @@ const TURN = 64;
 
 function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOptions, acct: TransportAccounting): void {
   const client = { address: socket.remoteAddress ?? '', family: socket.remoteFamily === 'IPv6' ? (6 as const) : (4 as const) };
+  // Queries read but not yet run, as bytes (dns/framing.ts), and the incomplete one after them.
   const splitter = new FrameSplitter();
-  const pending: Buffer[] = [];
   // Replies that arrive while the stream is behind wait here, as bytes only (dns/frame-backlog.ts).
   const backlog = new FrameBacklog();
   let inFlight = 0;
   let ended = false;
   let gone = false;
   let pausedForBytes = false;
-  /** What this connection has added to acct.queuedBytes (its write queue and its incomplete message). */
+  /** What this connection has added to acct.queuedBytes (its write queue, and what it sent that has not run). */
   let counted = 0;
 
   const recount = (): void => {
@@ -98,7 +98,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   const overBudget = (): boolean =>
     queued() > opts.maxQueuedBytesPerConnection || (acct.queuedBytes > opts.maxQueuedBytes && socket.writableNeedDrain);
   const maybeClose = (): void => {
-    if (ended && inFlight === 0 && pending.length === 0 && !gone) socket.end();
+    if (ended && inFlight === 0 && !splitter.ready && !gone) socket.end();
   };
   const write = (buf: Buffer | undefined): void => {
     inFlight--;
@@ -122,7 +122,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   let later = false;
   const run = (): void => {
     let turn = 0;
-    while (pending.length && !gone && !socket.destroyed) {
+    while (splitter.ready && !gone && !socket.destroyed) {
       if (inFlight >= opts.maxInFlightPerConnection) break;
       if (++turn > TURN) {
         // One connection's pipelined queries may not hold the event loop: the rest wait for the next turn, so a
@@ -144,7 +144,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
         pausedForBytes = true;
         break;
       }
-      const message = pending.shift()!;
+      const message = splitter.next()!;
       inFlight++;
       const reply = pipeline.process(message, 'tcp', client);
       if (reply instanceof Promise) {
@@ -158,7 +158,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
     }
     recount();
     // A client that pipelines faster than we answer waits in its own send buffer, not in our memory.
-    if (pending.length || inFlight >= opts.maxInFlightPerConnection) socket.pause();
+    if (splitter.ready || inFlight >= opts.maxInFlightPerConnection) socket.pause();
     else if (socket.isPaused() && !gone) socket.resume();
   };
 
@@ -170,9 +170,9 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
     // Replies to the queries of one read go out in one write (one syscall), not one each.
     socket.cork();
     process.nextTick(() => socket.uncork());
-    pending.push(...splitter.push(chunk));
+    splitter.push(chunk);
     recount();
-    if (splitter.buffered > 0 && acct.queuedBytes > opts.maxQueuedBytes) {
+    if (acct.queuedBytes > opts.maxQueuedBytes && splitter.partial) {
       // An incomplete message (up to 64 KiB) would take memory that is already spoken for: close, as a busy
       // server may (RFC 7766 §6.2.3); the client can retry.
       acct.closed++;
@@ -196,8 +196,7 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   socket.on('close', () => {
     gone = true;
     // Queries read but never run are simply not computed: nobody is left to read their answers.
-    if (pending.length) acct.dropped.tcp += pending.length;
-    pending.length = 0;
+    acct.dropped.tcp += splitter.discard();
     acct.dropped.tcp += backlog.count;
     backlog.take();
     recount();

@@ -1,6 +1,7 @@
 // RFC 1035 §4.2.2 / RFC 7766 framing: the splitter must reassemble messages however TCP chops the stream.
 import assert from 'node:assert/strict';
 import { FrameSplitter, frame } from '../../src/dns/framing.js';
+import { pushTake } from '../helpers/frames.js';
 
 /** A message of `len` bytes whose content identifies it (tag, then a counting pattern). */
 function msg(tag: number, len: number): Buffer {
@@ -25,7 +26,7 @@ function feed(splitter: FrameSplitter, stream: Buffer, sizes: number[]): Buffer[
   let pos = 0;
   for (let i = 0; pos < stream.length; i++) {
     const n = sizes[i % sizes.length]!;
-    out.push(...splitter.push(stream.subarray(pos, pos + n)));
+    out.push(...pushTake(splitter, stream.subarray(pos, pos + n)));
     pos += n;
   }
   return out;
@@ -48,7 +49,7 @@ describe('tcp framing', () => {
     it('round-trips through the splitter', () => {
       const messages = [msg(1, 12), msg(2, 0), msg(3, 512), msg(4, 65535)];
       const s = new FrameSplitter();
-      assert.deepEqual(s.push(Buffer.concat(messages.map(frame))), messages);
+      assert.deepEqual(pushTake(s, Buffer.concat(messages.map(frame))), messages);
       assert.equal(s.buffered, 0);
     });
   });
@@ -59,10 +60,10 @@ describe('tcp framing', () => {
       const stream = lengthPrefixed(m);
       const s = new FrameSplitter();
       for (let i = 0; i < stream.length - 1; i++) {
-        assert.deepEqual(s.push(stream.subarray(i, i + 1)), [], `nothing after byte ${i}`);
+        assert.deepEqual(pushTake(s, stream.subarray(i, i + 1)), [], `nothing after byte ${i}`);
         assert.equal(s.buffered, i + 1);
       }
-      assert.deepEqual(s.push(stream.subarray(stream.length - 1)), [m]);
+      assert.deepEqual(pushTake(s, stream.subarray(stream.length - 1)), [m]);
       assert.equal(s.buffered, 0);
     });
 
@@ -79,7 +80,7 @@ describe('tcp framing', () => {
     it('returns several messages from one chunk, in order', () => {
       const messages = Array.from({ length: 10 }, (_, i) => msg(i, 20 + i));
       const s = new FrameSplitter();
-      const out = s.push(lengthPrefixed(...messages));
+      const out = pushTake(s, lengthPrefixed(...messages));
       assert.equal(out.length, 10);
       assert.deepEqual(out, messages);
     });
@@ -88,11 +89,11 @@ describe('tcp framing', () => {
       const m = msg(9, 0x1ff);
       const stream = lengthPrefixed(m);
       const s = new FrameSplitter();
-      assert.deepEqual(s.push(stream.subarray(0, 1)), []);
+      assert.deepEqual(pushTake(s, stream.subarray(0, 1)), []);
       assert.equal(s.buffered, 1);
-      assert.deepEqual(s.push(stream.subarray(1, 2)), []);
-      assert.deepEqual(s.push(stream.subarray(2, 100)), []);
-      assert.deepEqual(s.push(stream.subarray(100)), [m]);
+      assert.deepEqual(pushTake(s, stream.subarray(1, 2)), []);
+      assert.deepEqual(pushTake(s, stream.subarray(2, 100)), []);
+      assert.deepEqual(pushTake(s, stream.subarray(100)), [m]);
     });
 
     it('handles a chunk that ends a message, holds a whole one, and starts a third mid-prefix', () => {
@@ -101,16 +102,16 @@ describe('tcp framing', () => {
       const s = new FrameSplitter();
       const cut1 = 10;
       const cut2 = 2 + 30 + 2 + 10 + 1; // one byte into c's prefix
-      assert.deepEqual(s.push(stream.subarray(0, cut1)), []);
-      assert.deepEqual(s.push(stream.subarray(cut1, cut2)), [a, b]);
+      assert.deepEqual(pushTake(s, stream.subarray(0, cut1)), []);
+      assert.deepEqual(pushTake(s, stream.subarray(cut1, cut2)), [a, b]);
       assert.equal(s.buffered, 1);
-      assert.deepEqual(s.push(stream.subarray(cut2)), [c]);
+      assert.deepEqual(pushTake(s, stream.subarray(cut2)), [c]);
       assert.equal(s.buffered, 0);
     });
 
     it('emits a zero-length frame as an empty message, without stalling what follows', () => {
       const s = new FrameSplitter();
-      const out = s.push(Buffer.from([0, 0, 0, 0, 0, 3, 1, 2, 3]));
+      const out = pushTake(s, Buffer.from([0, 0, 0, 0, 0, 3, 1, 2, 3]));
       assert.equal(out.length, 3);
       assert.equal(out[0]!.length, 0);
       assert.equal(out[1]!.length, 0);
@@ -119,20 +120,58 @@ describe('tcp framing', () => {
 
     it('holds an incomplete message while the length prefix claims more than has arrived', () => {
       const s = new FrameSplitter();
-      assert.deepEqual(s.push(Buffer.from([0xff, 0xff, 1, 2, 3])), []);
+      assert.deepEqual(pushTake(s, Buffer.from([0xff, 0xff, 1, 2, 3])), []);
       assert.equal(s.buffered, 5);
-      assert.deepEqual(s.push(Buffer.alloc(1000)), []);
+      assert.deepEqual(pushTake(s, Buffer.alloc(1000)), []);
       assert.equal(s.buffered, 1005);
     });
 
     it('does not let later pushes overwrite messages already returned', () => {
       const s = new FrameSplitter();
       const chunk = lengthPrefixed(msg(1, 8), msg(2, 8));
-      const first = s.push(chunk.subarray(0, 15)); // first message plus 3 bytes of the second
+      const first = pushTake(s, chunk.subarray(0, 15)); // first message plus 3 bytes of the second
       const copy = Buffer.from(first[0]!);
-      s.push(chunk.subarray(15));
+      pushTake(s, chunk.subarray(15));
       assert.deepEqual(first[0], copy);
       assert.deepEqual(first[0], msg(1, 8));
+    });
+
+    it('holds complete messages as bytes until taken, counting them in `buffered`', () => {
+      const [a, b] = [msg(1, 10), msg(2, 20)];
+      const s = new FrameSplitter();
+      s.push(lengthPrefixed(a, b));
+      assert.equal(s.buffered, 34);
+      assert.equal(s.ready, true);
+      assert.deepEqual(s.next(), a);
+      assert.equal(s.buffered, 22);
+      assert.deepEqual(s.next(), b);
+      assert.equal(s.buffered, 0);
+      assert.equal(s.next(), undefined);
+    });
+
+    it('says whether what it holds ends inside a message, wherever the cut falls', () => {
+      const stream = lengthPrefixed(msg(1, 5), msg(2, 0), msg(3, 7));
+      const ends = new Set([0, 7, 9, stream.length]); // message boundaries
+      for (let cut = 0; cut <= stream.length; cut++) {
+        for (const split of [1, 3]) {
+          const s = new FrameSplitter();
+          s.push(stream.subarray(0, Math.min(split, cut)));
+          s.push(stream.subarray(Math.min(split, cut), cut));
+          assert.equal(s.partial, !ends.has(cut), `cut at ${cut}, first chunk ${split}`);
+          if (cut >= 9) s.next(); // taking complete messages does not change the answer
+          assert.equal(s.partial, !ends.has(cut), `cut at ${cut} after one taken`);
+        }
+      }
+    });
+
+    it('discard() forgets everything and counts the complete messages it held', () => {
+      const s = new FrameSplitter();
+      s.push(lengthPrefixed(msg(1, 5), msg(2, 6), msg(3, 7)).subarray(0, 20)); // two whole, one begun
+      assert.equal(s.discard(), 2);
+      assert.equal(s.buffered, 0);
+      assert.equal(s.partial, false);
+      s.push(lengthPrefixed(msg(4, 3)));
+      assert.deepEqual(s.next(), msg(4, 3));
     });
   });
 });
