@@ -6,6 +6,7 @@ import { binaryPath } from '../cluster/binaries.js';
 import type { NodeCluster } from '../cluster/node/cluster.js';
 import { DNSUTILS_IMAGE } from '../cluster/node/images.js';
 import { UPSTREAM_ZONE } from '../cluster/node/layout.js';
+import { eventually } from './eventually.js';
 
 const KIND_SWAP = resolve('scripts/kind-swap.sh');
 
@@ -85,6 +86,29 @@ export class Kubectl {
 
   async waitReady(namespace: string, selector: string, timeoutSeconds = 120): Promise<void> {
     await this.run(['-n', namespace, 'wait', '--for=condition=Ready', 'pod', '-l', selector, `--timeout=${timeoutSeconds}s`], undefined, (timeoutSeconds + 10) * 1000);
+  }
+
+  /**
+   * Waits until the kube-dns Service has ready endpoints and no endpoint that is not ready: the state a suite that
+   * starts from "CoreDNS serves the cluster" needs. After an API-server outage longer than the node-monitor grace
+   * period, the node controller marks the node's pods not ready, and they stay out of the Service until the
+   * kubelet reports them again, well after the node itself is Ready.
+   */
+  async waitKubeDnsServing(timeoutMs = 120_000): Promise<void> {
+    let seen = 'no EndpointSlice read';
+    try {
+      await eventually(timeoutMs, 'kube-dns serving', async () => {
+        const slices = await this.json<{ items: Array<{ endpoints?: Array<{ addresses: string[]; conditions?: { ready?: boolean } }> }> }>(
+          ['-n', 'kube-system', 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=kube-dns']);
+        const endpoints = slices.items.flatMap((s) => s.endpoints ?? []);
+        const ready = endpoints.filter((e) => e.conditions?.ready === true).length;
+        seen = `${ready} ready of ${endpoints.length} endpoints`;
+        return ready > 0 && ready === endpoints.length;
+      }, 500);
+    } catch (error) {
+      const pods = await this.run(['-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'wide']).catch((e: Error) => e.message);
+      throw new Error(`${(error as Error).message}: ${seen}\n${pods}`);
+    }
   }
 }
 

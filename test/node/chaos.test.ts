@@ -168,6 +168,8 @@ describe('chaos on the real node: CoreDNS and cluster-dns side by side', functio
     // The API-server outage outlasts the node-monitor grace period, so the node may still be marked Unknown for a
     // kubelet status period after it: wait until it is Ready again, as the next suite finds it.
     await k?.run(['wait', '--for=condition=Ready', `node/${NODE_NAME}`, '--timeout=120s'], undefined, 130_000).catch(() => undefined);
+    // The node controller marked its pods not ready then too: wait until CoreDNS is back in the kube-dns Service.
+    await k?.waitKubeDnsServing().catch(() => undefined);
   });
 
   /** The rows of one scenario for a server and target. */

@@ -81,6 +81,8 @@ describe('cluster-dns swapped in for CoreDNS on a real node', function () {
       [`dig SRV _pg._tcp.db.${NS}`, ['dig', '+short', '+search', 'SRV', `_pg._tcp.db.${NS}`]],
       ['getent hosts kubernetes.default', ['getent', 'hosts', 'kubernetes.default']],
     );
+    // The baseline is CoreDNS serving: an earlier suite's faults may have left its pods out of the Service for a while.
+    await k.waitKubeDnsServing();
     loop = await LookupLoop.start(k, NS, 'looper', { server: CLUSTER_DNS_IP, name: 'kubernetes.default.svc.cluster.local', expect: '10.96.0.1' });
   });
 
