@@ -2,6 +2,7 @@
 // sends to a server on 127.0.0.1 until its deadline or its count, whichever comes first.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { FrameSplitter } from '../../src/dns/framing.js';
 import { buildQuery } from './dns-client.js';
 import { framed, sleep } from './hostile.js';
 import { type Rng, mutatedQuery, randomPacket, validQuery, vocabularyQuery } from './packets.js';
@@ -167,5 +168,33 @@ export const normalLoad: Pattern = async (port, rng, until, count) => {
     if (outstanding > 0 && outstanding === 100) outstanding = Math.max(0, outstanding - 10); // lost replies
   }
   await new Promise<void>((r) => s.close(() => r()));
+  return sent;
+};
+
+/**
+ * Valid queries pipelined over TCP by clients that read every reply: 16 connections with 100 queries outstanding
+ * each, the next 100 written when the last reply came (a node-local cache or a resolver that forwards over TCP).
+ * It drives the server as hard as the abusive TCP patterns do, without the abuse: what memory that rate of work
+ * takes is the part of their cost that is not theirs (docs/reliability.md).
+ */
+export const normalTcpLoad: Pattern = async (port, rng, until, count) => {
+  let sent = 0;
+  await connections(port, until, 16, 16, (s, done) => {
+    const replies = new FrameSplitter();
+    let outstanding = 0;
+    const more = (): void => {
+      if (Date.now() >= until || sent >= count) return done();
+      const n = Math.min(100, count - sent);
+      sent += n;
+      outstanding += n;
+      s.write(Buffer.concat(Array.from({ length: n }, () => framed(validQuery(rng)))));
+    };
+    s.on('data', (d: Buffer) => {
+      replies.push(d);
+      while (replies.next()) outstanding--;
+      if (outstanding === 0) more();
+    });
+    more();
+  });
   return sent;
 };
