@@ -97,8 +97,10 @@ function serveConnection(socket: net.Socket, pipeline: Pipeline, opts: TcpOption
   const queued = (): number => socket.writableLength + backlog.bytes;
   const overBudget = (): boolean =>
     queued() > opts.maxQueuedBytesPerConnection || (acct.queuedBytes > opts.maxQueuedBytes && socket.writableNeedDrain);
+  // A client that half-closed after its queries still gets every answer: replies waiting in the backlog are written
+  // at the next 'drain', which a stream that is ending no longer emits, so the end waits for the backlog to empty.
   const maybeClose = (): void => {
-    if (ended && inFlight === 0 && !splitter.ready && !gone) socket.end();
+    if (ended && inFlight === 0 && !splitter.ready && backlog.count === 0 && !gone) socket.end();
   };
   const write = (buf: Buffer | undefined): void => {
     inFlight--;

@@ -1,6 +1,6 @@
 // The transports' memory limits on real loopback sockets: a TCP client that never reads is paused and its
 // queued bytes stay bounded; replies for a connection that is gone are dropped, not written; past
-// --max-in-flight a query that would wait is REFUSED at once.
+// --max-in-flight a query that would wait is REFUSED at once; a client that half-closes still gets every reply.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Handler } from '../../../src/resolve/handler.js';
@@ -43,6 +43,36 @@ describe('transport limits', function () {
       client.destroy();
     }
     await eventually(3000, 'the queue released once the client is gone', () => pipeline.transport.queuedBytes === 0);
+  });
+
+  it('writes every reply to a client that half-closes after its queries and reads them late', async () => {
+    // ~3 KB replies: 3000 of them are more than the kernel's buffers hold, so the last ones wait in our queue when
+    // the client's FIN is read; the connection must stay open for them, not end with them unsent.
+    const pipeline = new Pipeline({ handlers: [(q) => addressReply(q.name, 180)] });
+    listener = await listenTcp(pipeline, '127.0.0.1', 0, DEFAULT_TCP_OPTIONS, () => {});
+    const client = net.connect(listener.address.port, '127.0.0.1');
+    client.pause();
+    client.on('error', () => {});
+    await new Promise<void>((r) => client.on('connect', r));
+    const n = 3000;
+    client.end(Buffer.concat(Array.from({ length: n }, (_, i) => framed(buildQuery('big.example', 1, { id: i })))));
+    await new Promise((r) => setTimeout(r, 500)); // not reading yet: the server fills the kernel's buffers and queues
+    let got = Buffer.alloc(0);
+    let replies = 0;
+    const ended = new Promise<void>((r) => client.on('end', r));
+    client.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      while (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+        replies++;
+        got = got.subarray(2 + got.readUInt16BE(0));
+      }
+      // A slow reader: the kernel's buffers stay nearly full, so replies keep waiting in the server's queue.
+      client.pause();
+      setTimeout(() => client.resume(), 2);
+    });
+    client.resume();
+    await ended;
+    assert.equal(replies, n, `${n} queries, ${replies} replies before the server ended the connection`);
   });
 
   it('does not write a reply for a connection that is gone (counted as dropped)', async () => {
