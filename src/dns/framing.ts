@@ -84,9 +84,24 @@ export class FrameSplitter {
 
   /** Whether the bytes held end inside a message (its length bytes or its body), however many complete ones come first. */
   get partial(): boolean {
+    return this.walk().partial;
+  }
+
+  /** Forgets everything held; returns how many complete messages were among it. */
+  discard(): number {
+    const { complete } = this.walk();
+    this.chunks = [];
+    this.pos = 0;
+    this.held = 0;
+    return complete;
+  }
+
+  /** Reads the length prefixes of what is held, copying nothing: how many messages are complete, and whether more follows. */
+  private walk(): { complete: number; partial: boolean } {
     let at = this.pos;
     let left = this.held;
     let i = 0;
+    let complete = 0;
     const byte = (): number => {
       while (at >= this.chunks[i]!.length) {
         at -= this.chunks[i]!.length;
@@ -97,21 +112,12 @@ export class FrameSplitter {
     while (left >= 2) {
       const len = (byte() << 8) | byte();
       left -= 2;
-      if (left < len) return true;
+      if (left < len) return { complete, partial: true };
       left -= len;
       at += len;
+      complete++;
     }
-    return left > 0;
-  }
-
-  /** Forgets everything held; returns how many complete messages were among it. */
-  discard(): number {
-    let n = 0;
-    while (this.next()) n++;
-    this.chunks = [];
-    this.pos = 0;
-    this.held = 0;
-    return n;
+    return { complete, partial: left > 0 };
   }
 }
 

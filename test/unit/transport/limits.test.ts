@@ -3,6 +3,7 @@
 // --max-in-flight a query that would wait is REFUSED at once; a client that half-closes still gets every reply.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { FrameSplitter } from '../../../src/dns/framing.js';
 import type { Handler } from '../../../src/resolve/handler.js';
 import { Pipeline } from '../../../src/transport/pipeline.js';
 import { DEFAULT_TCP_OPTIONS, type TcpListener, listenTcp } from '../../../src/transport/tcp.js';
@@ -57,15 +58,12 @@ describe('transport limits', function () {
     const n = 3000;
     client.end(Buffer.concat(Array.from({ length: n }, (_, i) => framed(buildQuery('big.example', 1, { id: i })))));
     await new Promise((r) => setTimeout(r, 500)); // not reading yet: the server fills the kernel's buffers and queues
-    let got = Buffer.alloc(0);
+    const frames = new FrameSplitter();
     let replies = 0;
     const ended = new Promise<void>((r) => client.on('end', r));
     client.on('data', (d: Buffer) => {
-      got = Buffer.concat([got, d]);
-      while (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
-        replies++;
-        got = got.subarray(2 + got.readUInt16BE(0));
-      }
+      frames.push(d);
+      while (frames.next()) replies++;
       // A slow reader: the kernel's buffers stay nearly full, so replies keep waiting in the server's queue.
       client.pause();
       setTimeout(() => client.resume(), 2);
