@@ -198,3 +198,6 @@ export const normalTcpLoad: Pattern = async (port, rng, until, count) => {
   });
   return sent;
 };
+
+/** What the hostile test and the soak run, in order: the normal loads first (the reference), then every abusive pattern. */
+export const RUN_ORDER: ReadonlyArray<readonly [string, Pattern]> = [['normal load', normalLoad], ['normal load over TCP', normalTcpLoad], ...Object.entries(PATTERNS)];

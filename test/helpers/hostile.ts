@@ -184,4 +184,21 @@ export function summary(samples: Sample[]): { rss: number; external: number; hea
   return { rss, external, heap };
 }
 
+/** The peaks under the normal loads of RUN_ORDER (hostile-patterns.ts), and a later peak as ratios of them. */
+export class NormalPeaks {
+  private udp = 0;
+  private any = 0;
+
+  /** Takes a pattern's peak RSS if the pattern is a normal load. */
+  see(name: string, rss: number): void {
+    if (name === 'normal load') this.udp = rss;
+    if (name.startsWith('normal load')) this.any = Math.max(this.any, rss);
+  }
+
+  /** `rss` against the larger normal load and against the normal load over UDP, as docs/reliability.md reports it. */
+  ratios(rss: number): string {
+    return `${(rss / this.any).toFixed(2)}x normal load, ${(rss / this.udp).toFixed(2)}x normal load over UDP`;
+  }
+}
+
 export const MB = (n: number): string => `${(n / 1024 / 1024).toFixed(0)} MiB`;

@@ -1,8 +1,8 @@
 // `npm run soak`: the hostile-traffic patterns of test/helpers/hostile.ts for minutes (SOAK_SECONDS each,
 // default 30), against a real server process on loopback, printing RSS and external memory over time and the
 // peak per pattern. Every pattern is bounded by its deadline and by SOAK_COUNT packets or connections.
-import { MB, canary, sampler, startHostileServer, summary } from '../helpers/hostile.js';
-import { PATTERNS, normalLoad, normalTcpLoad } from '../helpers/hostile-patterns.js';
+import { MB, NormalPeaks, canary, sampler, startHostileServer, summary } from '../helpers/hostile.js';
+import { RUN_ORDER } from '../helpers/hostile-patterns.js';
 import { Rng } from '../helpers/packets.js';
 
 const seconds = Number(process.env['SOAK_SECONDS'] ?? 30);
@@ -20,16 +20,14 @@ const ticker = setInterval(() => {
 }, 5000);
 console.log(`soak: seed ${seed}, ${seconds} s per pattern, server pid ${server.pid} (extra flags: ${process.argv.slice(2).join(' ') || 'none'})`);
 const rows: string[] = [];
-let normal = 0;
-let normalUdp = 0;
-for (const [name, pattern] of [['normal load', normalLoad] as const, ['normal load over TCP', normalTcpLoad] as const, ...Object.entries(PATTERNS)]) {
+const normal = new NormalPeaks();
+for (const [name, pattern] of RUN_ORDER) {
   console.log(`- ${name}`);
   const from = watch.samples.length;
   const sent = await pattern(server.dns, rng, Date.now() + seconds * 1000, count);
   const peak = summary(watch.samples.slice(from));
   const last = watch.samples.at(-1);
-  if (name === 'normal load') normalUdp = peak.rss;
-  if (name.startsWith('normal load')) normal = Math.max(normal, peak.rss);
+  normal.see(name, peak.rss);
   rows.push(`| ${name} | ${sent} | ${MB(peak.rss)} | ${MB(peak.external)} | ${last ? MB(last.rss) : '?'} |`);
 }
 clearInterval(ticker);
@@ -39,6 +37,6 @@ await server.stop();
 const all = summary(watch.samples);
 console.log('\n| pattern | packets or connections | peak RSS | peak external | RSS at the end |\n| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
-console.log(`\noverall peak RSS ${MB(all.rss)} (${(all.rss / normal).toFixed(2)}x normal load, ${(all.rss / normalUdp).toFixed(2)}x normal load over UDP), external ${MB(all.external)}; canary answered ${bird.answered}, failures ${bird.failures.length}`);
+console.log(`\noverall peak RSS ${MB(all.rss)} (${normal.ratios(all.rss)}), external ${MB(all.external)}; canary answered ${bird.answered}, failures ${bird.failures.length}`);
 for (const f of bird.failures.slice(0, 10)) console.log(`  ${f}`);
 process.exit(bird.failures.length ? 1 : 0);
